@@ -1,0 +1,46 @@
+"""The next takeaway in a chat's round: a few indexed lookups, whatever the collection size."""
+
+from __future__ import annotations
+
+import random
+
+import aiosqlite
+
+from bot.delivery.rounds import RoundState
+
+
+async def _exists(db: aiosqlite.Connection, takeaway_id: int) -> bool:
+    async with db.execute("SELECT 1 FROM takeaways WHERE id = ?", (takeaway_id,)) as cursor:
+        return await cursor.fetchone() is not None
+
+
+async def _max_id(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT COALESCE(MAX(id), 0) FROM takeaways") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def pick_next(
+    db: aiosqlite.Connection, state: RoundState, rng: random.Random
+) -> tuple[int | None, RoundState]:
+    """The next takeaway id of the round and the state after it; ``None`` when empty.
+
+    Ids missing from the table (gaps) are stepped over. A whole empty round (nothing in
+    the collection at all) ends the search instead of looping.
+    """
+    fresh_rounds = 0
+    while True:
+        if state.segment_done:
+            max_id = await _max_id(db)
+            if max_id > state.hi:
+                state = state.extended_to(max_id)
+            else:
+                if max_id == 0 or fresh_rounds > 0:
+                    return None, state
+                state = state.next_round(max_id, rng)
+                fresh_rounds += 1
+            continue
+        candidate = state.current_id()
+        state = state.advanced()
+        if await _exists(db, candidate):
+            return candidate, state

@@ -1,0 +1,45 @@
+"""Local delivery times to UTC instants, DST-correct.
+
+A chat's schedule is stored as one UTC instant (``next_due``) so the daily run is a
+single indexed range query. The functions here turn "07:30 in Europe/Berlin" into that
+instant. Two DST rules, both chosen so a person still gets exactly one takeaway that day:
+a time inside the skipped spring hour is sent right after the gap (02:30 -> 03:30), and a
+time inside the repeated autumn hour is sent at its first occurrence.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def local_date(instant: datetime, zone: str) -> date:
+    """The calendar date at ``instant`` in ``zone``."""
+    return instant.astimezone(ZoneInfo(zone)).date()
+
+
+def instant_for(day: date, at: time, zone: str) -> datetime:
+    """The UTC instant of wall-clock ``at`` on ``day`` in ``zone``.
+
+    ``fold=0`` gives both DST rules at once: a skipped wall time is read with the offset
+    from before the change (so it lands one gap later), a repeated one is its first pass.
+    """
+    return datetime.combine(day, at).replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
+
+
+def next_delivery(now: datetime, at: time, zone: str, *, done_through: date | None) -> datetime:
+    """The next instant to deliver, given the last local date already delivered.
+
+    Today's slot counts only if today's takeaway has not been delivered yet and the slot
+    is still ahead; otherwise the next day's. A catch-up of a missed slot is the daily
+    run's business (``next_due`` stays in the past until it is handled), not this one's.
+    """
+    today = local_date(now, zone)
+    day = today
+    if done_through is not None and done_through >= day:
+        day = done_through + timedelta(days=1)
+    while True:
+        instant = instant_for(day, at, zone)
+        if instant > now:
+            return instant
+        day += timedelta(days=1)

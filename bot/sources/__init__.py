@@ -1,0 +1,86 @@
+"""Reading highlight exports into ``Takeaway``s.
+
+The rest of the bot calls only this module: ``parse_path`` for files on disk,
+``parse_bytes`` for Telegram uploads, ``parse_text`` for text in hand, and
+``iter_source_files`` to expand folders. Every failure about the input, whatever
+its cause, surfaces as one ``ParseError`` line the user can act on, never as a
+traceback, because imports run unattended over folders of unknown files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.sources import csv_export, detect, jsonl, kindle, logseq, markdown, plain
+from bot.sources.detect import FORMATS, detect_format
+from bot.sources.files import SOURCE_SUFFIXES, iter_source_files
+from bot.sources.model import ParseError, Takeaway
+from bot.sources.text import decode
+
+__all__ = [
+    "FORMATS",
+    "SOURCE_SUFFIXES",
+    "ParseError",
+    "Takeaway",
+    "detect_format",
+    "iter_source_files",
+    "parse_bytes",
+    "parse_path",
+    "parse_text",
+]
+
+_PARSERS: dict[str, Callable[[str, str], list[Takeaway]]] = {
+    detect.LOGSEQ: logseq.parse,
+    detect.MARKDOWN: markdown.parse,
+    detect.CSV: csv_export.parse,
+    detect.KINDLE: kindle.parse,
+    detect.JSONL: jsonl.parse,
+    detect.PLAIN: plain.parse,
+}
+
+
+def parse_path(path: Path) -> list[Takeaway]:
+    """Takeaways of one file on disk; the path as given names it in errors."""
+    name = str(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ParseError(name, f"cannot read file ({error.strerror or error})") from error
+    return parse_bytes(data, name)
+
+
+def parse_bytes(data: bytes, name: str) -> list[Takeaway]:
+    """Takeaways of raw file content (a Telegram upload); ``name`` hints the format."""
+    try:
+        text = decode(data, name)
+    except ParseError:
+        raise
+    except Exception as error:
+        raise ParseError(name, f"cannot be read ({type(error).__name__})") from error
+    return parse_text(text, name)
+
+
+def parse_text(text: str, name: str) -> list[Takeaway]:
+    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing.
+
+    Any unexpected failure inside a parser is turned into a ParseError too: a bug
+    met on one odd file must not abort an import of two thousand.
+    """
+    try:
+        return _parse_text(text, name)
+    except ParseError:
+        raise
+    except Exception as error:
+        raise ParseError(name, f"cannot be parsed ({type(error).__name__})") from error
+
+
+def _parse_text(text: str, name: str) -> list[Takeaway]:
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise ParseError(name, "empty file")
+    file_format = detect_format(text, name)
+    takeaways = [t for t in _PARSERS[file_format](text, name) if t.text.strip()]
+    if not takeaways:
+        raise ParseError(name, f"no takeaways found (read as {file_format})")
+    return takeaways

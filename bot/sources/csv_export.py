@@ -1,0 +1,88 @@
+"""Readwise's CSV export: one row per highlight, columns named by the header.
+
+Cells may span lines (quoted), so rows come from the csv module, never from splitting
+lines. Columns are found by name, so a reordered or extended export still reads.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+
+from bot.sources.model import ParseError, Takeaway
+from bot.sources.text import normalise, optional, unique
+
+HEADER_MARKERS = ("Highlight", "Book Title")
+
+
+def is_readwise_header(first_line: str) -> bool:
+    """Whether a file's first line is Readwise's CSV header (used by format detection)."""
+    try:
+        cells = next(csv.reader([first_line]), [])
+    except csv.Error:
+        return False
+    names = {cell.strip() for cell in cells}
+    return all(marker in names for marker in HEADER_MARKERS)
+
+
+def parse(text: str, name: str) -> list[Takeaway]:
+    """Takeaways of a Readwise CSV export; a malformed row is an error naming its line."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    try:
+        header = [cell.strip() for cell in next(reader, [])]
+        if "Highlight" not in header:
+            raise ParseError(name, "not a Readwise CSV export (no 'Highlight' column)", line=1)
+        columns = {column: index for index, column in enumerate(header)}
+        takeaways: list[Takeaway] = []
+        while True:
+            line = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return takeaways
+            if not row:
+                continue
+            if len(row) != len(header):
+                message = f"expected {len(header)} columns, found {len(row)}"
+                raise ParseError(name, message, line=line)
+            takeaway = _takeaway(row, columns)
+            if takeaway is not None:
+                takeaways.append(takeaway)
+    except csv.Error as error:
+        raise ParseError(name, f"broken CSV ({error})", line=reader.line_num or None) from error
+
+
+def _takeaway(row: list[str], columns: dict[str, int]) -> Takeaway | None:
+    def cell(column: str) -> str:
+        index = columns.get(column)
+        return row[index].strip() if index is not None else ""
+
+    text = normalise(cell("Highlight"))
+    if not text:
+        return None
+    return Takeaway(
+        text=text,
+        title=optional(cell("Book Title")),
+        author=optional(cell("Book Author")),
+        note=optional(cell("Note")),
+        tags=unique([tag for tag in (normalise(t) for t in cell("Tags").split(",")) if tag]),
+        location=_location(cell("Location Type"), cell("Location")),
+        highlighted_at=_iso(cell("Highlighted at")),
+    )
+
+
+def _location(kind: str, value: str) -> str | None:
+    """``location``/``123`` -> ``Location 123``; ``time_offset`` -> ``Time Offset ...``."""
+    if not kind or not value:
+        return None
+    return normalise(f"{kind.replace('_', ' ').title()} {value}")
+
+
+def _iso(value: str) -> str | None:
+    """Readwise writes ``2022-11-19 10:12:00+00:00``; anything else is unknown, not an error."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).isoformat()
+    except ValueError:
+        return None

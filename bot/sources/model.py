@@ -1,0 +1,75 @@
+"""The one shape every export format is parsed into.
+
+Parsers know about files; everything after them (store, bot, export) only knows
+``Takeaway``. Keeping it a frozen, plain dataclass makes it hashable, cheap to build
+in bulk, and trivially serialisable to the JSON the CLI prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Takeaway:
+    """One idea, cleaned, with where it came from."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    # Link to this very highlight (or tweet) where the export has one, else the source's URL.
+    url: str | None = None
+    note: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+    # Human form of the position in the source: "Location 123", "page 3", ...
+    location: str | None = None
+    # ISO 8601 (date or date-time) as far as the export tells; None where unknown.
+    highlighted_at: str | None = None
+    # The document's own URL and category (book, article, tweet, ...), when known.
+    source_url: str | None = None
+    category: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict; ``tags`` become a list."""
+        data = asdict(self)
+        data["tags"] = list(self.tags)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Takeaway:
+        """Inverse of ``to_json``; unknown keys are ignored so newer exports still load."""
+        tags = data.get("tags") or ()
+        return cls(
+            text=str(data["text"]),
+            title=_opt(data.get("title")),
+            author=_opt(data.get("author")),
+            url=_opt(data.get("url")),
+            note=_opt(data.get("note")),
+            tags=tuple(str(t) for t in tags),
+            location=_opt(data.get("location")),
+            highlighted_at=_opt(data.get("highlighted_at")),
+            source_url=_opt(data.get("source_url")),
+            category=_opt(data.get("category")),
+        )
+
+
+def _opt(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value)
+    return text if text else None
+
+
+class ParseError(Exception):
+    """A file that cannot be read as any supported format (or is broken inside one).
+
+    ``str(error)`` is the one line a user sees: ``path:line: what is wrong``.
+    """
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")

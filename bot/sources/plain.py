@@ -1,0 +1,98 @@
+"""Hand-written lists: a ``.txt``/``.md`` of takeaways with no export markers.
+
+If the file has a list, each top-level item (``-``, ``*``, ``+``, ``•`` or ``1.``/``1)``)
+is one takeaway and text outside the list is commentary; with no list at all, each
+paragraph is one. A leading ``# heading`` names the collection.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.sources.model import Takeaway
+from bot.sources.text import heading_text, normalise, split_lines
+
+_ITEM = re.compile(r"(?P<indent>[ \t]*)(?:[-*+•]|[0-9]{1,4}[.)])[ \t]+(?P<text>\S.*)")
+_RULE = re.compile(r"[ \t]*(?:[-*_=][ \t]*){3,}")
+_FRONT_MATTER_LIMIT = 100
+
+
+def parse(text: str, name: str) -> list[Takeaway]:
+    """Takeaways of a plain list or of plain paragraphs."""
+    lines = _skip_front_matter(split_lines(text))
+    title, lines = _take_title(lines)
+    widths = _item_widths(lines)
+    chunks = _list_items(lines, widths) if widths else _paragraphs(lines)
+    texts = [normalise("\n".join(chunk)) for chunk in chunks]
+    return [Takeaway(text=text, title=title) for text in texts if text]
+
+
+def _item_widths(lines: list[str]) -> list[int]:
+    """Indent widths of every list item; an empty result means "paragraphs"."""
+    return [_width(m["indent"]) for m in map(_ITEM.fullmatch, lines) if m is not None]
+
+
+def _skip_front_matter(lines: list[str]) -> list[str]:
+    """Obsidian-style ``---`` YAML front matter is metadata, not takeaways."""
+    if not lines or lines[0].strip() != "---":
+        return lines
+    for index in range(1, min(len(lines), _FRONT_MATTER_LIMIT)):
+        if lines[index].strip() in ("---", "..."):
+            return lines[index + 1 :]
+    return lines
+
+
+def _take_title(lines: list[str]) -> tuple[str | None, list[str]]:
+    for index, line in enumerate(lines):
+        if line.strip():
+            heading = heading_text(line)
+            if heading is None:
+                return None, lines
+            return normalise(heading) or None, lines[index + 1 :]
+    return None, lines
+
+
+def _list_items(lines: list[str], widths: list[int]) -> list[list[str]]:
+    """Top-level items with their continuation lines (indented, or lazily unindented
+    right after the item, as hard-wrapped text is); deeper items are sub-points and
+    stay inside their parent. Unindented text after a blank line ends the item."""
+    base = min(widths)
+    items: list[list[str]] = []
+    current: list[str] | None = None
+    blank = False
+    for line in lines:
+        item = _ITEM.fullmatch(line)
+        content = line.strip()
+        width = _width(line[: len(line) - len(line.lstrip(" \t"))])
+        if item is not None and width <= base + 1:
+            current = [item["text"]]
+            items.append(current)
+            blank = False
+        elif not content:
+            blank = current is not None
+        elif heading_text(line) is not None or (_RULE.fullmatch(line) and width <= base):
+            current = None
+        elif current is not None and (width > base or not blank):
+            current.extend(["", content] if blank else [content])
+            blank = False
+        else:
+            current = None
+    return items
+
+
+def _paragraphs(lines: list[str]) -> list[list[str]]:
+    """Blank-line separated paragraphs, without headings and horizontal rules."""
+    paragraphs: list[list[str]] = []
+    current: list[str] = []
+    for line in lines:
+        if not line.strip():
+            current = []
+        elif heading_text(line) is None and not _RULE.fullmatch(line):
+            if not current:
+                paragraphs.append(current)
+            current.append(line)
+    return paragraphs
+
+
+def _width(indent: str) -> int:
+    return len(indent.expandtabs(4))

@@ -1,0 +1,225 @@
+"""What the two Readwise page flavours (Logseq and Markdown) share after layout.
+
+Both carry the same content: document metadata plus highlight blocks that end in
+Readwise links and may have a note and tags. The layout modules only turn lines into
+``Block``s; turning blocks into takeaways, including the tweet-thread rule, happens
+here once so both flavours behave the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.sources.model import Takeaway
+from bot.sources.text import (
+    drop_image_lines,
+    normalise,
+    optional,
+    split_trailing_links,
+    stem,
+    unbracket,
+    unique,
+    unquote,
+)
+
+_HIGHLIGHTS_SUFFIX = re.compile(r"\s*\(highlights\)\s*$", re.IGNORECASE)
+_TWITTER_URL = re.compile(r"https?://(?:www\.|mobile\.)?(?:twitter|x)\.com/", re.IGNORECASE)
+_TWEET_CATEGORIES = frozenset({"tweet", "tweets", "twitter"})
+# "Nov 19th, 2022", "[[Nov 19th, 2022]] at 10:12 AM", "November 19, 2022 at 10:12 AM".
+_HEADER_DATE = re.compile(
+    r"(?P<month>[A-Za-z]{3,9})\.? (?P<day>\d{1,2})(?:st|nd|rd|th)?, (?P<year>\d{4})(?:\]\])?"
+    r"(?: at (?P<hour>\d{1,2}):(?P<minute>\d{2})\s*(?P<ampm>[AP]M)?)?",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_NUMBERED = re.compile(r"(?P<number>[0-9]{1,3})[.)][ \t]+(?P<text>\S.*)")
+# Lines of a thread that are scaffolding, not content: "↓ 2/10", "10/10", "🧵", images, bare links.
+_THREAD_JUNK = re.compile(
+    r"(?:[↓⬇👇🧵]\ufe0f?\s*)*\(?\d{1,3}\s*/\s*\d{1,3}\)?(?:\s*[↓⬇👇🧵]\ufe0f?)*"
+    r"|(?:[↓⬇👇🧵]\ufe0f?\s*)+"
+    r"|!\[[^\[\]]*\]\([^()\s]*\)"
+    r"|<?https?://\S+>?"
+)
+_TRAILING_THREAD_JUNK = re.compile(
+    r"(?:\s+(?:https?://t\.co/\S+|[↓⬇👇🧵]\ufe0f?(?:\s*\d{1,3}/\d{1,3})?))+\Z"
+)
+
+
+@dataclass(slots=True)
+class Block:
+    """One highlight as its layout gave it: raw lines, note lines, tags."""
+
+    lines: list[str] = field(default_factory=list)
+    note_lines: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    highlighted_at: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """The page-level facts every takeaway of the page repeats."""
+
+    title: str | None
+    author: str | None
+    source_url: str | None
+    category: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Highlight:
+    text: str
+    url: str | None
+    location: str | None
+    note: str | None
+    tags: tuple[str, ...]
+    highlighted_at: str | None
+
+
+def document_title(full_title: str | None, title: str | None, name: str) -> str | None:
+    """The title rule for both flavours.
+
+    ``full-title::`` / ``Full Title`` wins (without surrounding quotes) because
+    ``title::`` may be shortened; otherwise the title as written minus Readwise's
+    " (highlights)" suffix; otherwise the file name, which Readwise derives from the title.
+    """
+    for candidate in (unquote(full_title or ""), title or "", stem(name)):
+        cleaned = normalise(_HIGHLIGHTS_SUFFIX.sub("", unbracket(candidate)))
+        if cleaned:
+            return cleaned
+    return None
+
+
+def clean_author(value: str | None) -> str | None:
+    """``[[@svpino on Twitter]]`` -> ``@svpino on Twitter``."""
+    return optional(unbracket(value)) if value else None
+
+
+def clean_category(value: str | None) -> str | None:
+    """``#tweets`` / ``[[books]]`` -> ``tweets`` / ``books``: the markup is Logseq's, not data."""
+    return optional(unbracket(value).lstrip("#")) if value else None
+
+
+def header_date(header: str) -> str | None:
+    """ISO date (and time) from a "Highlights first synced by ..." style header.
+
+    It is when Readwise received the highlights, the closest to "highlighted at" that
+    these exports tell; anything unparsable is simply unknown.
+    """
+    match = _HEADER_DATE.search(header)
+    if match is None:
+        return None
+    month = _MONTHS.get(match["month"].lower())
+    if month is None:
+        return None
+    try:
+        day = datetime(int(match["year"]), month, int(match["day"]))
+        if match["hour"] is None:
+            return day.date().isoformat()
+        hour = int(match["hour"])
+        if match["ampm"]:
+            hour = hour % 12 + (12 if match["ampm"].upper() == "PM" else 0)
+        return day.replace(hour=hour, minute=int(match["minute"])).isoformat()
+    except ValueError:
+        return None
+
+
+def build_takeaways(document: Document, blocks: list[Block]) -> list[Takeaway]:
+    """Blocks to takeaways: one per highlight, or one per numbered item of a thread."""
+    highlights = [h for h in (_prepare(block) for block in blocks) if h.text]
+    if _is_tweets(document):
+        items = _thread_items(highlights)
+        if items is not None:
+            return [_takeaway(document, highlight, text) for highlight, text in items]
+    return [_takeaway(document, highlight, highlight.text) for highlight in highlights]
+
+
+def _prepare(block: Block) -> _Highlight:
+    linked = split_trailing_links("\n".join(block.lines))
+    return _Highlight(
+        text=drop_image_lines(normalise(linked.text)),
+        url=linked.url,
+        location=linked.location,
+        note=optional("\n".join(block.note_lines)),
+        tags=unique(block.tags),
+        highlighted_at=block.highlighted_at,
+    )
+
+
+def _takeaway(document: Document, highlight: _Highlight, text: str) -> Takeaway:
+    return Takeaway(
+        text=text,
+        title=document.title,
+        author=document.author,
+        url=highlight.url or document.source_url,
+        note=highlight.note,
+        tags=highlight.tags,
+        location=highlight.location,
+        highlighted_at=highlight.highlighted_at,
+        source_url=document.source_url,
+        category=document.category,
+    )
+
+
+def _is_tweets(document: Document) -> bool:
+    """Only tweet documents get the thread rule: a book whose highlights happen to be
+    numbered must not lose its other highlights."""
+    if document.category and document.category.lower() in _TWEET_CATEGORIES:
+        return True
+    return bool(document.source_url and _TWITTER_URL.match(document.source_url))
+
+
+def _thread_items(highlights: list[_Highlight]) -> list[tuple[_Highlight, str]] | None:
+    """The numbered items of a thread, or None when the document is no numbered thread.
+
+    A thread is a run 1, 2, 3... over at least two highlights (tweets). Each item is
+    its numbered paragraph; intro, "↓ 2/10" markers, images, links, promotion and
+    replies are the unnumbered rest and fall away. A single tweet that holds a whole
+    list is left as one takeaway: it is one thought, not a thread.
+    """
+    expected = 1
+    found: list[tuple[int, list[str]]] = []
+    for index, highlight in enumerate(highlights):
+        current: list[str] | None = None
+        for line in highlight.text.split("\n"):
+            match = _NUMBERED.fullmatch(line)
+            if match is not None:
+                current = None
+                if int(match["number"]) == expected:
+                    current = [match["text"]]
+                    found.append((index, current))
+                    expected += 1
+            elif current is not None:
+                if not line or _THREAD_JUNK.fullmatch(line):
+                    current = None
+                else:
+                    current.append(line)
+    if len(found) < 2 or len({index for index, _ in found}) < 2:
+        return None
+    items = []
+    for index, lines in found:
+        text = normalise(_TRAILING_THREAD_JUNK.sub("", "\n".join(lines)))
+        if text:
+            items.append((highlights[index], text))
+    return items

@@ -1,0 +1,204 @@
+"""Chats (subscribers), their schedule and round position, and the daily ledger.
+
+The ``daily`` table is the once-a-day guarantee: one row per chat and local date, its
+primary key making a second takeaway for the same day impossible whatever runs twice.
+A chat's ``next_due`` (UTC, unix seconds) and ``due_date`` (the local date that instant
+belongs to) make "who is due" one indexed range query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import aiosqlite
+
+from bot.delivery.rounds import RoundState
+
+CHAT_COLUMNS = (
+    "chat_id, kind, title, subscribed, blocked, delivery_time, timezone, next_due, due_date, "
+    "round_number, round_key, round_lo, round_hi, round_pos"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    chat_id: int
+    kind: str
+    title: str | None
+    subscribed: bool
+    blocked: bool
+    delivery_time: str
+    timezone: str
+    next_due: datetime | None
+    due_date: date | None
+    round: RoundState
+
+
+@dataclass(frozen=True, slots=True)
+class DailyEntry:
+    chat_id: int
+    local_date: date
+    takeaway_id: int
+    status: str  # picked | sending | sent | retry | failed
+    attempts: int
+
+
+def _chat(row: aiosqlite.Row | tuple[object, ...]) -> Chat:
+    (chat_id, kind, title, subscribed, blocked, at, zone, next_due, due_date, *rnd) = tuple(row)
+    return Chat(
+        chat_id=int(chat_id),
+        kind=str(kind),
+        title=None if title is None else str(title),
+        subscribed=bool(subscribed),
+        blocked=bool(blocked),
+        delivery_time=str(at),
+        timezone=str(zone),
+        next_due=None if next_due is None else from_unix(int(next_due)),
+        due_date=None if due_date is None else date.fromisoformat(str(due_date)),
+        round=RoundState(*(int(v) for v in rnd)),
+    )
+
+
+def to_unix(instant: datetime) -> int:
+    return int(instant.timestamp())
+
+
+def from_unix(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+async def get_chat(db: aiosqlite.Connection, chat_id: int) -> Chat | None:
+    sql = f"SELECT {CHAT_COLUMNS} FROM chats WHERE chat_id = ?"  # noqa: S608 - constant
+    async with db.execute(sql, (chat_id,)) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else _chat(row)
+
+
+async def ensure_chat(
+    db: aiosqlite.Connection,
+    chat_id: int,
+    *,
+    kind: str,
+    title: str | None,
+    delivery_time: str,
+    timezone: str,
+) -> Chat:
+    """The chat's row, created with the bot's defaults on first contact."""
+    await db.execute(
+        "INSERT INTO chats (chat_id, kind, title, delivery_time, timezone) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (chat_id) DO UPDATE SET kind = excluded.kind,"
+        " title = COALESCE(excluded.title, chats.title)",
+        (chat_id, kind, title, delivery_time, timezone),
+    )
+    chat = await get_chat(db, chat_id)
+    assert chat is not None
+    return chat
+
+
+async def save_schedule(
+    db: aiosqlite.Connection,
+    chat_id: int,
+    *,
+    subscribed: bool,
+    delivery_time: str,
+    timezone: str,
+    next_due: datetime | None,
+    due_date: date | None,
+) -> None:
+    await db.execute(
+        "UPDATE chats SET subscribed = ?, blocked = CASE WHEN ? THEN 0 ELSE blocked END,"
+        " delivery_time = ?, timezone = ?, next_due = ?, due_date = ?,"
+        " updated_at = unixepoch() WHERE chat_id = ?",
+        (
+            int(subscribed),
+            int(subscribed),
+            delivery_time,
+            timezone,
+            None if next_due is None else to_unix(next_due),
+            None if due_date is None else due_date.isoformat(),
+            chat_id,
+        ),
+    )
+
+
+async def save_round(db: aiosqlite.Connection, chat_id: int, state: RoundState) -> None:
+    await db.execute(
+        "UPDATE chats SET round_number = ?, round_key = ?, round_lo = ?, round_hi = ?,"
+        " round_pos = ? WHERE chat_id = ?",
+        (state.number, state.key, state.lo, state.hi, state.position, chat_id),
+    )
+
+
+async def mark_blocked(db: aiosqlite.Connection, chat_id: int) -> None:
+    """The chat blocked or removed the bot: stop for good (until it sends /start again)."""
+    await db.execute(
+        "UPDATE chats SET subscribed = 0, blocked = 1, next_due = NULL, updated_at = unixepoch()"
+        " WHERE chat_id = ?",
+        (chat_id,),
+    )
+
+
+async def migrate_chat(db: aiosqlite.Connection, old_id: int, new_id: int) -> None:
+    """A group became a supergroup: its history and schedule follow the new id."""
+    async with db.execute("SELECT 1 FROM chats WHERE chat_id = ?", (new_id,)) as cursor:
+        exists = await cursor.fetchone()
+    if exists:
+        await db.execute("DELETE FROM chats WHERE chat_id = ?", (new_id,))
+    await db.execute("UPDATE chats SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+
+
+async def due_chats(db: aiosqlite.Connection, now: datetime, limit: int) -> list[Chat]:
+    sql = (
+        f"SELECT {CHAT_COLUMNS} FROM chats"  # noqa: S608 - constant
+        " WHERE subscribed = 1 AND next_due IS NOT NULL AND next_due <= ?"
+        " ORDER BY next_due LIMIT ?"
+    )
+    async with db.execute(sql, (to_unix(now), limit)) as cursor:
+        rows = await cursor.fetchall()
+    return [_chat(row) for row in rows]
+
+
+async def get_daily(db: aiosqlite.Connection, chat_id: int, day: date) -> DailyEntry | None:
+    async with db.execute(
+        "SELECT chat_id, local_date, takeaway_id, status, attempts FROM daily"
+        " WHERE chat_id = ? AND local_date = ?",
+        (chat_id, day.isoformat()),
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    return DailyEntry(int(row[0]), date.fromisoformat(row[1]), int(row[2]), row[3], int(row[4]))
+
+
+async def put_daily(
+    db: aiosqlite.Connection, chat_id: int, day: date, takeaway_id: int, status: str
+) -> None:
+    """Insert or move on the chat's entry for ``day``; counts sending attempts."""
+    await db.execute(
+        "INSERT INTO daily (chat_id, local_date, takeaway_id, status, attempts)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
+        " status = excluded.status, attempts = daily.attempts + excluded.attempts,"
+        " updated_at = unixepoch()",
+        (chat_id, day.isoformat(), takeaway_id, status, 1 if status == "sending" else 0),
+    )
+
+
+async def set_daily_status(
+    db: aiosqlite.Connection, chat_id: int, day: date, status: str, error: str | None = None
+) -> None:
+    await db.execute(
+        "UPDATE daily SET status = ?, error = ?, updated_at = unixepoch(),"
+        " sent_at = CASE WHEN ? = 'sent' THEN unixepoch() ELSE sent_at END"
+        " WHERE chat_id = ? AND local_date = ?",
+        (status, error, status, chat_id, day.isoformat()),
+    )
+
+
+async def count_chats(db: aiosqlite.Connection) -> dict[str, int]:
+    async with db.execute(
+        "SELECT COALESCE(SUM(subscribed), 0), COALESCE(SUM(blocked), 0), COUNT(*) FROM chats"
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return {"subscribed": int(row[0]), "blocked": int(row[1]), "chats": int(row[2])}

@@ -1,0 +1,191 @@
+"""Schema versions, tracked in ``PRAGMA user_version``.
+
+``MIGRATIONS[n]`` takes the schema from version ``n`` to ``n + 1``. Append new scripts
+at the end and never edit a released one: a database that ran it will not run it
+again. Each script runs in its own transaction together with the version bump, so a
+failing migration leaves the database at the previous version, untouched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import aiosqlite
+
+from bot.store.db import transaction
+
+# 1: sources, takeaways and their full-text index.
+#
+# takeaways.id is AUTOINCREMENT so that an id is never handed out twice, even after
+# the highest row is deleted: deliveries remember ids. ``ident`` is the hashed
+# (source, identity) pair that makes re-import idempotent; ``content_hash`` lets an
+# unchanged re-import compare and skip without touching rows.
+#
+# takeaways_fts keeps its own copy of text, note, title and author (rowid = takeaway
+# id): an external-content table could not take title/author from another table.
+# Inserts are indexed by the import code, with one INSERT ... SELECT per import:
+# an AFTER INSERT trigger made FTS5 do its work row by row and doubled import time.
+# Edits and deletes (rare) are kept in step by triggers, whoever makes them.
+_V1 = """
+CREATE TABLE sources (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    title TEXT,
+    author TEXT,
+    url TEXT,
+    category TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE TABLE takeaways (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    source_id INTEGER NOT NULL REFERENCES sources (id),
+    ident TEXT NOT NULL UNIQUE,
+    text TEXT NOT NULL,
+    note TEXT,
+    tags TEXT NOT NULL DEFAULT '[]',
+    url TEXT,
+    location TEXT,
+    highlighted_at TEXT,
+    content_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE INDEX takeaways_source_id ON takeaways (source_id);
+
+CREATE VIRTUAL TABLE takeaways_fts USING fts5 (
+    text, note, title, author,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TRIGGER takeaways_fts_update AFTER UPDATE OF text, note, source_id ON takeaways
+WHEN old.text IS NOT new.text OR old.note IS NOT new.note OR old.source_id IS NOT new.source_id
+BEGIN
+    UPDATE takeaways_fts SET
+        text = new.text,
+        note = new.note,
+        title = (SELECT title FROM sources WHERE id = new.source_id),
+        author = (SELECT author FROM sources WHERE id = new.source_id)
+    WHERE rowid = new.id;
+END;
+
+CREATE TRIGGER takeaways_fts_delete AFTER DELETE ON takeaways BEGIN
+    DELETE FROM takeaways_fts WHERE rowid = old.id;
+END;
+
+CREATE TRIGGER sources_fts_update AFTER UPDATE OF title, author ON sources
+WHEN old.title IS NOT new.title OR old.author IS NOT new.author
+BEGIN
+    UPDATE takeaways_fts SET title = new.title, author = new.author
+    WHERE rowid IN (SELECT id FROM takeaways WHERE source_id = new.id);
+END;
+"""
+
+# 2: chats (subscribers) with their schedule and round position, the daily ledger whose
+# primary key (chat, local date) is the once-a-day guarantee, and the queries behind
+# "More results" buttons (callback data is too small to carry a query).
+_V2 = """
+CREATE TABLE chats (
+    chat_id       INTEGER PRIMARY KEY,
+    kind          TEXT    NOT NULL DEFAULT 'private',
+    title         TEXT,
+    subscribed    INTEGER NOT NULL DEFAULT 0,
+    blocked       INTEGER NOT NULL DEFAULT 0,
+    delivery_time TEXT    NOT NULL,
+    timezone      TEXT    NOT NULL,
+    next_due      INTEGER,
+    due_date      TEXT,
+    round_number  INTEGER NOT NULL DEFAULT 0,
+    round_key     INTEGER NOT NULL DEFAULT 0,
+    round_lo      INTEGER NOT NULL DEFAULT 0,
+    round_hi      INTEGER NOT NULL DEFAULT 0,
+    round_pos     INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL DEFAULT (unixepoch()),
+    updated_at    INTEGER NOT NULL DEFAULT (unixepoch())
+);
+CREATE INDEX chats_due ON chats (next_due) WHERE subscribed = 1;
+CREATE TABLE daily (
+    chat_id     INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    local_date  TEXT    NOT NULL,
+    takeaway_id INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    sent_at     INTEGER,
+    updated_at  INTEGER NOT NULL DEFAULT (unixepoch()),
+    PRIMARY KEY (chat_id, local_date)
+) WITHOUT ROWID;
+CREATE INDEX daily_by_date ON daily (local_date, status);
+CREATE TABLE search_queries (
+    id         INTEGER PRIMARY KEY,
+    chat_id    INTEGER NOT NULL,
+    query      TEXT    NOT NULL,
+    created_at INTEGER NOT NULL DEFAULT (unixepoch())
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2]
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer version of the bot than this one."""
+
+
+async def user_version(db: aiosqlite.Connection) -> int:
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def migrate(db: aiosqlite.Connection, migrations: Sequence[str] | None = None) -> int:
+    """Bring ``db`` up to ``len(migrations)``; returns the version it ends at.
+
+    Refuses a database newer than the code rather than running against a schema it
+    does not know. Safe against a second process migrating at the same time: the
+    version is read again inside each write transaction.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    target = len(steps)
+    version = await user_version(db)
+    _check_not_too_new(version, target)
+    while version < target:
+        async with transaction(db):
+            version = await user_version(db)
+            _check_not_too_new(version, target)
+            if version < target:
+                for statement in split_statements(steps[version]):
+                    await db.execute(statement)
+                # PRAGMA takes no parameters; the value is an int we computed.
+                await db.execute(f"PRAGMA user_version = {version + 1:d}")
+        version = await user_version(db)
+    return version
+
+
+def split_statements(script: str) -> list[str]:
+    """Cut a script into single statements (sqlite3's ``execute`` runs only one).
+
+    ``executescript`` would do this for us, but it COMMITs any open transaction first,
+    and a migration must run inside the transaction that also bumps the version.
+    ``complete_statement`` knows about strings, comments and trigger bodies, so a ``;``
+    inside them does not cut.
+    """
+    statements: list[str] = []
+    pending = ""
+    *pieces, tail = script.split(";")
+    for piece in pieces:
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    statements.append((pending + tail).strip())
+    return [s for s in statements if s.strip("; \t\r\n")]
+
+
+def _check_not_too_new(version: int, target: int) -> None:
+    if version > target:
+        raise SchemaTooNewError(
+            f"the database is at schema version {version}, but this version of the bot "
+            f"only knows up to {target}: upgrade the bot (or restore an older backup)"
+        )

@@ -1,0 +1,447 @@
+"""Writing and reading takeaways: import, lookups, random pick, stats, export.
+
+Import speed comes from doing the thinking in Python first (identity, hash, dedup)
+and then talking to SQLite in a handful of statements per import, whatever its size:
+lookups take a JSON array parameter (so each statement is prepared once, for any
+batch size), inserts and updates are one ``executemany`` each, and one
+INSERT ... SELECT indexes all new rows at once. A re-import that would change
+nothing is recognised with two reads and never opens a write transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import blake2b
+from typing import Any, TypeGuard, overload
+
+import aiosqlite
+
+from bot.sources.model import Takeaway
+from bot.store.records import ImportResult, Stats, StoredTakeaway, stored_from_row
+
+# Characters removed from stored text: the search marks (so they can't collide with
+# highlight()'s) and NUL (which C code reading the text may take as its end).
+_STRIP = str.maketrans("", "", "\x00\x02\x03")
+
+# The end of a location range: "Location 10-12" -> "Location 10".
+_RANGE_END = re.compile(r"(?<=\d)\s*[-–]\s*\d+\s*$")
+
+# Identities looked up per query; bounds the size of one JSON parameter and result.
+_LOOKUP_BATCH = 5_000
+# Rows per export page: memory stays flat however large the table is.
+_EXPORT_PAGE = 500
+# Exact-id tries before the random pick settles for the next id after a gap.
+_RANDOM_TRIES = 16
+
+_DEFAULT_RNG = random.Random()
+
+
+@dataclass(slots=True)
+class _Source:
+    """The merged view of one source across an import: later non-empty values win."""
+
+    title: str | None
+    author: str | None
+    url: str | None
+    category: str | None
+
+
+# (source key, text, note, tags JSON, url, location, highlighted_at, content hash)
+_Row = tuple[str, str, str | None, str, str | None, str | None, str | None, str]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """An import, reduced to what the database needs; built without touching it."""
+
+    sources: dict[str, _Source]
+    rows: dict[str, _Row]  # identity -> row; later duplicates replaced earlier ones
+
+
+def prepare(takeaways: Iterable[Takeaway]) -> Prepared:
+    """Clean, identify, hash and deduplicate; raises before any write on bad input.
+
+    This loop is most of an unchanged re-import's time, hence the per-source memo
+    and the cheap checks before any string is copied.
+    """
+    sources: dict[str, _Source] = {}
+    # (title, author, source_url) -> (source key, identity prefix, clean title, clean author)
+    memo: dict[tuple[str | None, str | None, str | None], tuple[str, str, str | None, str | None]]
+    memo = {}
+    rows: dict[str, _Row] = {}
+    # source prefix + link -> takeaways seen with that link so far in this import
+    links: dict[str, int] = {}
+    last: tuple[object, ...] = ()
+    for item in takeaways:
+        text = item.text
+        if not isinstance(text, str):
+            raise TypeError(f"takeaway text must be a string, not {type(text).__name__}")
+        text = _clean(text)
+        note = item.note
+        if note is not None:
+            note = _clean(note)
+        source_url = item.source_url
+        where = (item.title, item.author, source_url)
+        known = memo.get(where)
+        if known is None:
+            key = source_key(item.title, item.author, source_url)
+            known = (key, _digest(key), _clean(item.title), _clean(item.author))
+            memo[where] = known
+        key, prefix, title, author = known
+        # Consecutive takeaways mostly share their source: merge only on a change.
+        if (where, item.category) != last:
+            last = (where, item.category)
+            _merge_source(sources, key, title, author, source_url, item.category)
+        tags = item.tags
+        url, location, highlighted_at = item.url, item.location, item.highlighted_at
+        # repr() of a tuple of str/None is unambiguous and several times cheaper than JSON.
+        # (Should a Python upgrade escape some new character differently, the few
+        # takeaways holding it count as "updated" once; nothing worse.)
+        content = repr((text, note, tuple(tags), url, location, highlighted_at))
+        repeat = 0
+        if is_own_link(url, source_url):
+            repeat = links.get(prefix + url, 0)
+            links[prefix + url] = repeat + 1
+        rows[prefix + identity(text, url, source_url, location, repeat)] = (
+            key,
+            text,
+            note,
+            json.dumps(list(tags)) if tags else "[]",
+            url,
+            location,
+            highlighted_at,
+            _digest(content),
+        )
+    return Prepared(sources, rows)
+
+
+def _merge_source(
+    sources: dict[str, _Source],
+    key: str,
+    title: str | None,
+    author: str | None,
+    url: str | None,
+    category: str | None,
+) -> None:
+    """Later non-empty values win, as they will in ``_UPSERT_SOURCE``."""
+    merged = sources.get(key)
+    if merged is None:
+        sources[key] = _Source(title, author, url, category)
+        return
+    merged.title = merged.title if title is None else title
+    merged.author = merged.author if author is None else author
+    merged.url = merged.url if url is None else url
+    merged.category = merged.category if category is None else category
+
+
+def source_key(title: str | None, author: str | None, source_url: str | None) -> str:
+    """The document's URL when known, else its title and author ignoring case and spacing.
+
+    Exports disagree on capitalisation and line breaks in titles; a URL is the one
+    thing that names a document exactly.
+    """
+    if source_url and source_url.strip():
+        return "url:" + source_url.strip()
+    return f"ta:{_normal(title)}\x1f{_normal(author)}"
+
+
+def identity(
+    text: str, url: str | None, source_url: str | None, location: str | None, repeat: int = 0
+) -> str:
+    """What makes a highlight *the same* highlight on the next import, within its source.
+
+    A per-highlight link survives edits of the text; so does a location, taken from
+    its start because a Kindle edit moves the end of the range ("Location 10-12" then
+    "Location 10-14"). Only when neither exists does the text itself identify the
+    highlight (then an edit makes a new one). The kind prefix keeps a location "12"
+    apart from a highlight "12".
+
+    One tweet can hold several takeaways ("1. ... 2. ..." split by the parser), all
+    with the tweet's link: ``repeat`` (the n-th takeaway with this link in the file)
+    tells them apart, so they are neither merged nor reshuffled on re-import.
+
+    The stored ``ident`` is ``_digest(source key) + identity(...)``: unique across
+    sources, and a source's takeaways sit side by side in the index, so importing one
+    file writes a page or two of it rather than one page per takeaway.
+    """
+    if is_own_link(url, source_url):
+        kind = f"url:{url}" if repeat == 0 else f"url:{url}#{repeat}"
+    elif location:
+        kind = "loc:" + _normal(_RANGE_END.sub("", location))
+    else:
+        kind = "text:" + _normal(text)
+    return _digest(kind)
+
+
+def is_own_link(url: str | None, source_url: str | None) -> TypeGuard[str]:
+    """A link to this highlight itself, not just to the document it is in."""
+    return bool(url) and url != source_url
+
+
+async def unchanged(db: aiosqlite.Connection, prepared: Prepared) -> bool:
+    """Whether ``prepared`` would change nothing: two reads, no write transaction.
+
+    Re-importing the same files is the common case (every bot start, every /reload),
+    so it is worth answering without a write transaction. A new source, the usual
+    sign of a new file, answers after the first query.
+    """
+    known = await _load_sources(db, list(prepared.sources))
+    if len(known) != len(prepared.sources):
+        return False
+    for key, src in prepared.sources.items():
+        stored = list(known[key][1:])
+        if _merged(src, stored) != stored:
+            return False
+    existing = await _existing(db, list(prepared.rows))
+    if len(existing) != len(prepared.rows):
+        return False
+    return all(existing[ident][1] == row[7] for ident, row in prepared.rows.items())
+
+
+async def write(db: aiosqlite.Connection, prepared: Prepared) -> ImportResult:
+    """Apply a prepared import; the caller owns the transaction."""
+    if not prepared.rows:
+        return ImportResult(0, 0, 0)
+    now = _now()
+    await db.executemany(
+        _UPSERT_SOURCE,
+        [(key, s.title, s.author, s.url, s.category, now) for key, s in prepared.sources.items()],
+    )
+    existing = await _existing(db, list(prepared.rows))
+    inserts: list[tuple[object, ...]] = []
+    updates: list[tuple[object, ...]] = []
+    for ident, row in prepared.rows.items():
+        key, text, note, tags, url, location, highlighted_at, content_hash = row
+        found = existing.get(ident)
+        if found is None:
+            inserts.append((key, ident, *row[1:], now, now))
+        elif found[1] != content_hash:
+            updates.append(
+                (text, note, tags, url, location, highlighted_at, content_hash, now, found[0])
+            )
+    if inserts:
+        await db.executemany(
+            "INSERT INTO takeaways (source_id, ident, text, note, tags, url, location, "
+            "highlighted_at, content_hash, created_at, updated_at) "
+            "VALUES ((SELECT id FROM sources WHERE key = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
+        await db.execute(
+            "INSERT INTO takeaways_fts (rowid, text, note, title, author) "
+            "SELECT t.id, t.text, t.note, s.title, s.author "
+            "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
+            # In id order: FTS5 flushes its buffer whenever a rowid goes backwards.
+            "WHERE t.ident IN (SELECT value FROM json_each(?)) ORDER BY t.id",
+            (json.dumps([row[1] for row in inserts]),),
+        )
+    if updates:
+        # The update trigger re-indexes text and note of exactly these rows.
+        await db.executemany(
+            "UPDATE takeaways SET text = ?, note = ?, tags = ?, url = ?, location = ?, "
+            "highlighted_at = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+            updates,
+        )
+    unchanged = len(prepared.rows) - len(inserts) - len(updates)
+    return ImportResult(new=len(inserts), updated=len(updates), unchanged=unchanged)
+
+
+# New sources are inserted; known ones take this import's non-empty fields, and are
+# only written when that changes something (a real change of title or author then
+# reaches the index through the sources trigger).
+_UPSERT_SOURCE = """
+INSERT INTO sources (key, title, author, url, category, created_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (key) DO UPDATE SET
+    title = coalesce(excluded.title, sources.title),
+    author = coalesce(excluded.author, sources.author),
+    url = coalesce(excluded.url, sources.url),
+    category = coalesce(excluded.category, sources.category)
+WHERE coalesce(excluded.title, sources.title) IS NOT sources.title
+    OR coalesce(excluded.author, sources.author) IS NOT sources.author
+    OR coalesce(excluded.url, sources.url) IS NOT sources.url
+    OR coalesce(excluded.category, sources.category) IS NOT sources.category
+"""
+
+
+async def _load_sources(
+    db: aiosqlite.Connection, keys: list[str]
+) -> dict[str, tuple[int, str | None, str | None, str | None, str | None]]:
+    rows = await db.execute_fetchall(
+        "SELECT key, id, title, author, url, category FROM sources "
+        "WHERE key IN (SELECT value FROM json_each(?))",
+        (json.dumps(keys),),
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
+
+
+async def _existing(db: aiosqlite.Connection, idents: list[str]) -> dict[str, tuple[int, str]]:
+    """Identity -> (id, content hash) for the identities already stored."""
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(idents), _LOOKUP_BATCH):
+        rows = await db.execute_fetchall(
+            "SELECT ident, id, content_hash FROM takeaways "
+            "WHERE ident IN (SELECT value FROM json_each(?))",
+            (json.dumps(idents[start : start + _LOOKUP_BATCH]),),
+        )
+        for row in rows:
+            found[row[0]] = (row[1], row[2])
+    return found
+
+
+async def get(db: aiosqlite.Connection, takeaway_id: int) -> StoredTakeaway | None:
+    async with db.execute(
+        "SELECT t.id, t.source_id, t.text, t.note, t.tags, t.url, t.location, "
+        "t.highlighted_at, s.title, s.author, s.url, s.category "
+        "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id WHERE t.id = ?",
+        (takeaway_id,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return stored_from_row(row) if row is not None else None
+
+
+async def get_many(db: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, StoredTakeaway]:
+    """Missing ids are simply absent from the result."""
+    if not ids:
+        return {}
+    rows = await db.execute_fetchall(
+        "SELECT t.id, t.source_id, t.text, t.note, t.tags, t.url, t.location, "
+        "t.highlighted_at, s.title, s.author, s.url, s.category "
+        "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
+        "WHERE t.id IN (SELECT value FROM json_each(?))",
+        (json.dumps([int(i) for i in ids]),),
+    )
+    return {row[0]: stored_from_row(row) for row in rows}
+
+
+async def max_id(db: aiosqlite.Connection) -> int:
+    async with db.execute("SELECT coalesce(max(id), 0) FROM takeaways") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def pick_random(
+    db: aiosqlite.Connection, rng: random.Random | None = None
+) -> StoredTakeaway | None:
+    """A uniformly random takeaway in O(log n): no ``ORDER BY random()``, no count.
+
+    Draw an id between the smallest and largest; if it exists, that's the pick. If it
+    falls into a gap left by deletions, draw again (taking the next id after the gap
+    would favour takeaways that follow gaps). After a few misses, settle for the next
+    id, so a very sparse table still answers quickly.
+    """
+    if rng is None:
+        rng = _DEFAULT_RNG
+    async with db.execute(
+        "SELECT (SELECT min(id) FROM takeaways), (SELECT max(id) FROM takeaways)"
+    ) as cursor:
+        bounds = await cursor.fetchone()
+    if bounds is None or bounds[0] is None:
+        return None
+    low, high = int(bounds[0]), int(bounds[1])
+    fallback = None
+    for _ in range(_RANDOM_TRIES):
+        wanted = rng.randint(low, high)
+        row = await _first_from(db, wanted)
+        if row is not None and row[0] == wanted:
+            return stored_from_row(row)
+        if fallback is None:
+            fallback = row
+    if fallback is None:
+        # Every draw landed past the end: the table shrank since we read the bounds.
+        fallback = await _first_from(db, low)
+    return stored_from_row(fallback) if fallback is not None else None
+
+
+async def _first_from(db: aiosqlite.Connection, wanted: int) -> Sequence[Any] | None:
+    """The takeaway row with the smallest id >= ``wanted``: one index seek."""
+    async with db.execute(
+        "SELECT t.id, t.source_id, t.text, t.note, t.tags, t.url, t.location, "
+        "t.highlighted_at, s.title, s.author, s.url, s.category "
+        "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
+        "WHERE t.id >= ? ORDER BY t.id LIMIT 1",
+        (wanted,),
+    ) as cursor:
+        return await cursor.fetchone()
+
+
+async def stats(db: aiosqlite.Connection) -> Stats:
+    rows = await db.execute_fetchall(
+        "SELECT s.category, count(*), count(t.note) "
+        "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
+        "GROUP BY s.category ORDER BY count(*) DESC, s.category"
+    )
+    by_category: dict[str | None, int] = {}
+    with_notes = 0
+    for category, count, notes in rows:
+        by_category[category] = count
+        with_notes += notes
+    async with db.execute("SELECT count(*) FROM sources") as cursor:
+        row = await cursor.fetchone()
+    return Stats(
+        takeaways=sum(by_category.values()),
+        sources=int(row[0]) if row else 0,
+        with_notes=with_notes,
+        by_category=by_category,
+    )
+
+
+async def export(db: aiosqlite.Connection) -> AsyncIterator[Takeaway]:
+    """Every takeaway by id, a page at a time.
+
+    Pages are fetched by "id greater than the last one" rather than through one open
+    cursor, so other queries on the shared connection can run between pages.
+    """
+    after = 0
+    while True:
+        rows = await db.execute_fetchall(
+            "SELECT t.id, t.source_id, t.text, t.note, t.tags, t.url, t.location, "
+            "t.highlighted_at, s.title, s.author, s.url, s.category "
+            "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
+            "WHERE t.id > ? ORDER BY t.id LIMIT ?",
+            (after, _EXPORT_PAGE),
+        )
+        page = [stored_from_row(row) for row in rows]
+        if not page:
+            return
+        for stored in page:
+            yield stored.takeaway
+        after = page[-1].id
+
+
+def _merged(src: _Source, stored: list[str | None]) -> list[str | None]:
+    """The source's fields after this import: new values where it has them.
+
+    Mirrors ``_UPSERT_SOURCE``, so that ``unchanged`` predicts what it would write.
+    """
+    fields = (src.title, src.author, src.url, src.category)
+    return [new if new is not None else old for new, old in zip(fields, stored, strict=True)]
+
+
+@overload
+def _clean(value: str) -> str: ...
+@overload
+def _clean(value: None) -> None: ...
+@overload
+def _clean(value: str | None) -> str | None: ...
+def _clean(value: str | None) -> str | None:
+    # Three substring tests cost a fraction of one translate() on non-ASCII text.
+    if value is not None and ("\x02" in value or "\x03" in value or "\x00" in value):
+        return value.translate(_STRIP)
+    return value
+
+
+def _normal(value: str | None) -> str:
+    return " ".join(value.split()).lower() if value else ""
+
+
+def _digest(value: str) -> str:
+    """16 hex digits: plenty to tell one source's highlights (or versions) apart."""
+    return blake2b(value.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""The Telegram side of takeaways: the bot application and its offline stand-in."""

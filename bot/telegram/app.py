@@ -1,0 +1,199 @@
+"""Wiring: the PTB ``Application`` with our handlers, the delivery job and the start-up work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+from pathlib import Path
+
+from telegram import Bot, BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    Defaults,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.clock import Clock, system_clock
+from bot.delivery.daily import Send, deliver_due
+from bot.importer import import_paths
+from bot.settings import Settings
+from bot.store import Store, StoredTakeaway
+from bot.telegram import handlers as h
+from bot.telegram.deps import Context, Deps, deps, install
+
+log = logging.getLogger(__name__)
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+DELIVERY_INTERVAL = timedelta(seconds=20)
+
+
+def build_application(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Clock = system_clock,
+    rate_limit: bool = True,
+    delivery_job: bool = True,
+) -> Application:  # type: ignore[type-arg]
+    """The bot, ready for ``run_polling`` (or for a test to drive it)."""
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    builder = (
+        Application.builder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.api_base_url)
+        .base_file_url(settings.api_base_file_url)
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .concurrent_updates(64)
+    )
+    if rate_limit:
+        # max_retries defaults to 0, which would surface every 429 as an error.
+        # (PTB's builder typing cannot express adding a limiter after the fact.)
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+    if not delivery_job:
+        builder = builder.job_queue(None)  # type: ignore[arg-type]
+    app = builder.build()
+    install(app.bot_data, Deps(settings=settings, store=store, clock=clock))
+    add_handlers(app)
+    if delivery_job and app.job_queue is not None:
+        app.job_queue.run_repeating(
+            delivery_tick, interval=DELIVERY_INTERVAL, first=1, name="daily-delivery"
+        )
+    return app
+
+
+def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+    commands = [
+        ("start", h.start),
+        ("help", h.help_command),
+        ("random", h.random_command),
+        ("today", h.today_command),
+        ("search", h.search_command),
+        ("settings", h.settings_command),
+        ("time", h.time_command),
+        ("timezone", h.timezone_command),
+        ("subscribe", h.subscribe_command),
+        ("unsubscribe", h.unsubscribe_command),
+        ("stop", h.unsubscribe_command),
+    ]
+    for name, callback in commands:
+        app.add_handler(CommandHandler(name, callback))
+    app.add_handler(CallbackQueryHandler(h.button))
+    app.add_handler(InlineQueryHandler(h.inline_query))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, h.chat_migrated))
+    app.add_handler(ChatMemberHandler(h.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(MessageHandler(filters.COMMAND, h.unknown_command))
+    app.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, h.plain_text)
+    )
+    app.add_error_handler(h.on_error)
+
+
+async def start_bot(app: Application) -> None:  # type: ignore[type-arg]
+    """Connect, register the command menu, and start long polling."""
+    await app.initialize()
+    # The menu Telegram shows when a person types "/".
+    await app.bot.set_my_commands([BotCommand(name, text) for name, text in h.COMMANDS])
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
+
+
+async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
+    """Stop polling first, then let handlers and jobs in flight finish, then disconnect."""
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+
+
+def daily_sender(bot: Bot) -> Send:
+    """How the daily run sends: the same message as /today."""
+
+    async def send(chat_id: int, item: StoredTakeaway) -> None:
+        await h.send_takeaway(bot, chat_id, item, header=h.TODAY_HEADER)
+
+    return send
+
+
+async def delivery_tick(context: Context) -> None:
+    d = deps(context)
+    await deliver_due(d.store, daily_sender(context.bot), d.clock, rng=d.rng)
+
+
+async def load_collection(settings: Settings, store: Store) -> None:
+    """Import ``TAKEAWAYS_PATH`` (idempotent), or the bundled sample into an empty database."""
+    if settings.takeaways_path is not None:
+        summary = await import_paths(store, [settings.takeaways_path])
+        log.info("import of %s: %s", settings.takeaways_path, summary.describe())
+        return
+    if (await store.stats()).takeaways == 0:
+        summary = await import_paths(store, [SAMPLES])
+        log.info("empty database: loaded the bundled sample: %s", summary.describe())
+
+
+async def serve(settings: Settings) -> int:
+    """``takeaways-bot run``: long polling until SIGTERM or SIGINT, then a clean stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with await Store.open(settings.database_path) as store:
+        await load_collection(settings, store)
+        app = build_application(settings, store)
+        try:
+            await start_bot(app)
+        except InvalidToken:
+            log.error("Telegram refused BOT_TOKEN: check it with @BotFather (/mybots)")
+            return 2
+        except NetworkError as error:
+            log.error("cannot reach the Bot API at %s: %s", settings.bot_api_url, error)
+            await app.shutdown()
+            return 1
+        log.info("@%s is running (long polling); stop with Ctrl+C", app.bot.username)
+        await stop.wait()
+        log.info("stopping")
+        await stop_bot(app)
+    log.info("stopped")
+    return 0
+
+
+class UpdateTracker:
+    """Knows when the bot has finished with an update (console and tests wait on it).
+
+    It is a handler in the last group: PTB runs groups in order and awaits each
+    handler, so this one runs only after every reply to the update was sent.
+    """
+
+    GROUP = 1000
+
+    def __init__(self, app: Application) -> None:  # type: ignore[type-arg]
+        self.done: set[int] = set()
+        self._changed = asyncio.Condition()
+        app.add_handler(TypeHandler(Update, self._mark), group=self.GROUP)
+
+    async def _mark(self, update: Update, context: Context) -> None:
+        async with self._changed:
+            self.done.add(update.update_id)
+            self._changed.notify_all()
+
+    async def wait(self, update_id: int, timeout: float = 10.0) -> None:
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: update_id in self.done)

@@ -1,0 +1,122 @@
+"""Takeaways as Telegram HTML messages.
+
+Everything that reaches Telegram with ``parse_mode=HTML`` is built here, and every piece
+of user or collection text goes through ``html.escape`` first. Search marks (control
+characters from the store) become ``<b>`` only after escaping, so they can never smuggle
+markup in. Long texts are split into messages that each fit Telegram's 4096 limit.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.store import MARK_END, MARK_START, StoredTakeaway
+
+MESSAGE_LIMIT = 4096
+# Keep a margin below the limit for the attribution line and marks.
+_SPLIT_AT = 3500
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def marked_to_html(marked: str) -> str:
+    """Escape, then turn the store's match marks into bold."""
+    return escape(marked).replace(MARK_START, "<b>").replace(MARK_END, "</b>")
+
+
+def strip_marks(text: str) -> str:
+    return text.replace(MARK_START, "").replace(MARK_END, "")
+
+
+def attribution_html(item: StoredTakeaway) -> str:
+    """``— Author, <a>Title</a>`` with the title linked to the original when possible."""
+    t = item.takeaway
+    parts: list[str] = []
+    if t.author:
+        parts.append(f"<i>{escape(t.author)}</i>")
+    link = t.url or t.source_url
+    title = t.title or ("Source" if link else None)
+    if title:
+        if link and is_web_url(link):
+            parts.append(f'<a href="{escape(link)}">{escape(title)}</a>')
+        else:
+            parts.append(escape(title))
+    return "— " + ", ".join(parts) if parts else ""
+
+
+def takeaway_messages(
+    item: StoredTakeaway, *, marked_text: str | None = None, header: str | None = None
+) -> list[str]:
+    """One takeaway as one or more HTML messages, each within Telegram's limit."""
+    body = marked_text if marked_text is not None else item.takeaway.text
+    chunks = split_text(body, _SPLIT_AT)
+    messages = [marked_to_html(chunk) for chunk in chunks]
+    if header:
+        messages[0] = f"{header}\n\n{messages[0]}"
+    tail = []
+    attribution = attribution_html(item)
+    if attribution:
+        tail.append(attribution)
+    if item.takeaway.note:
+        tail.append(f"📝 {escape(item.takeaway.note)}")
+    if tail:
+        extra = "\n\n" + "\n".join(tail)
+        if len(messages[-1]) + len(extra) <= MESSAGE_LIMIT:
+            messages[-1] += extra
+        else:
+            messages.extend(html_chunks("\n".join(tail)))
+    return messages
+
+
+def html_chunks(text_html: str) -> list[str]:
+    """Last resort for an attribution or note too long to share a message."""
+    if len(text_html) <= MESSAGE_LIMIT:
+        return [text_html]
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text_html))
+    return [escape(chunk) for chunk in split_text(plain, _SPLIT_AT)]
+
+
+_BREAKS = ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " ")
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split at the most natural break before ``limit`` whose escaped form also fits.
+
+    Marks stay balanced in every chunk: one that is cut open is closed at the end of the
+    chunk and reopened at the start of the next, so bold never leaks or breaks the HTML.
+    """
+    chunks: list[str] = []
+    rest = text
+    while len(escape(rest)) > limit:
+        window = rest[:limit]
+        while len(escape(window)) > limit:
+            window = window[: len(window) * 9 // 10]
+        cut = 0
+        for mark in _BREAKS:
+            found = window.rfind(mark)
+            if found > len(window) // 3:
+                cut = found + len(mark)
+                break
+        if cut == 0:
+            cut = len(window)
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        if head.count(MARK_START) > head.count(MARK_END):
+            head += MARK_END
+            rest = MARK_START + rest
+        chunks.append(head)
+    if rest.strip(MARK_START + MARK_END + " \n") or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+def is_web_url(url: str) -> bool:
+    return url.startswith(("https://", "http://"))
+
+
+def truncate(text: str, limit: int) -> str:
+    """Plain text cut to ``limit`` characters with an ellipsis, for previews and toasts."""
+    text = strip_marks(text)
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,70 @@
+"""Readwise's Markdown (Obsidian) flavour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.sources import detect_format, parse_path, parse_text
+
+KINDLE_LINK = "https://readwise.io/to_kindle?action=open&asin=B06WVYW33Y&location="
+TITLE = "How to Take Smart Notes: One Simple Technique to Boost Writing, Learning and Thinking"
+
+
+def test_is_detected_by_its_sections(fixtures: Path) -> None:
+    path = fixtures / "markdown-book.md"
+
+    assert detect_format(path.read_text(encoding="utf-8"), path.name) == "readwise-markdown"
+
+
+def test_highlights_of_both_sections_in_order(fixtures: Path) -> None:
+    takeaways = parse_path(fixtures / "markdown-book.md")
+
+    assert [t.text for t in takeaways] == [
+        "The quality of a paper or a book depends on what happens before the writing.",
+        "Having a clear structure to work in is completely different from making plans about "
+        "something.\nThe structure stays, the plans change.",
+        "Read with a pen in hand.",
+        "The slip-box is not a collection of notes.",
+    ]
+    assert [t.highlighted_at for t in takeaways] == [None, None, *["2022-11-19T10:12:00"] * 2]
+
+
+def test_metadata_is_read_and_the_cover_left_out(fixtures: Path) -> None:
+    takeaways = parse_path(fixtures / "markdown-book.md")
+
+    assert {t.title for t in takeaways} == {TITLE}
+    assert {t.author for t in takeaways} == {"Sönke Ahrens"}
+    assert {t.category for t in takeaways} == {"books"}
+    assert not any("rw-book-cover" in t.text for t in takeaways)
+
+
+def test_notes_tags_and_location_links(fixtures: Path) -> None:
+    first, second, third, fourth = parse_path(fixtures / "markdown-book.md")
+
+    assert first.tags == ("writing", "process")
+    assert first.note == "Writing starts long before the draft."
+    assert first.location == "Location 118"
+    assert first.url == KINDLE_LINK + "118"
+    assert second.note is None
+    assert third.note == "Literature notes,\nin my own words."
+    assert fourth.location == "Page 12"
+
+
+def test_heading_title_is_used_without_full_title() -> None:
+    page = "# Smart Notes (highlights)\n\n## Highlights\n- Read with a pen.\n"
+
+    assert parse_text(page, "x.md")[0].title == "Smart Notes"
+
+
+def test_thread_in_markdown_flavour_gives_numbered_items(fixtures: Path) -> None:
+    takeaways = parse_path(fixtures / "markdown-thread.md")
+
+    assert [t.text for t in takeaways] == [
+        "Write the test first.",
+        "Read code every day.",
+        "Keep a work log.",
+        "Explain it to a rubber duck.",
+    ]
+    status = "https://twitter.com/grace/status/"
+    assert [t.url for t in takeaways] == [status + s for s in ("301", "301", "302", "302")]
+    assert {t.source_url for t in takeaways} == {status + "300"}

@@ -1,0 +1,126 @@
+"""Whatever comes in, the parsers answer with takeaways or a ParseError, nothing else."""
+
+from __future__ import annotations
+
+import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.sources import ParseError, Takeaway, parse_bytes, parse_text
+
+NAMES = st.sampled_from(
+    ["notes.txt", "page.md", "export.csv", "export.jsonl", "x.json", "My Clippings.txt", "up"]
+)
+# Pieces of every format, so generated text reaches deep into each parser.
+FRAGMENTS = st.sampled_from(
+    [
+        "\n",
+        "\r\n",
+        "\t",
+        "  ",
+        "- ",
+        "\t- ",
+        "\t  ",
+        "1. ",
+        "2) ",
+        "# ",
+        "## Highlights\n",
+        "## Metadata\n",
+        "- Author: [[X]]\n",
+        "title:: T\n",
+        'full-title:: ""\n',
+        "category:: #tweets\n",
+        "- Highlights first synced by [[Readwise]] [[Nov 19th, 2022]]\n",
+        "**Note**: ",
+        "**Tags**: #a [[b]]",
+        " ([View Tweet](https://t.co/x))",
+        " ([Location 12](u))",
+        "![](i)",
+        "↓ 2/10",
+        "==========\n",
+        "Book (Author)\n",
+        "- Your Highlight on page 3 | Location 10-12 | Added on Tuesday, March 5, 2019 10:12 PM\n",
+        "- Your Note on Location 12 | Added on 5. März 2019\n",
+        "- Ihr Lesezeichen bei Position 3 |\n",
+        "Highlight,Book Title,Book Author,Amazon Book ID,Note,Color,Tags,Location Type,Location,"
+        "Highlighted at,Document tags\n",
+        '"a\nb",c',
+        ",,,,,,,,,,\n",
+        '{"text": "x"}\n',
+        '{"text": ',
+        "[",
+        "]",
+        "(",
+        ")",
+        "---\n",
+        "\ufeff",
+        "\x00",
+        "word",
+        "Ünïcödé",
+    ]
+)
+STRUCTURED = st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=40).map("".join)
+
+
+def _check(result: list[Takeaway]) -> None:
+    assert result
+    for takeaway in result:
+        assert isinstance(takeaway, Takeaway)
+        assert takeaway.text.strip()
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(st.text(), STRUCTURED), name=NAMES)
+def test_parse_text_raises_only_parse_error(text: str, name: str) -> None:
+    try:
+        result = parse_text(text, name)
+    except ParseError as error:
+        assert "\n" not in str(error)
+    else:
+        _check(result)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.one_of(
+        st.binary(),
+        STRUCTURED.map(lambda text: text.encode("utf-8")),
+        STRUCTURED.map(lambda text: text.encode("utf-16")),
+    ),
+    name=NAMES,
+)
+def test_parse_bytes_raises_only_parse_error(data: bytes, name: str) -> None:
+    try:
+        result = parse_bytes(data, name)
+    except ParseError as error:
+        assert "\n" not in str(error)
+    else:
+        _check(result)
+
+
+def test_long_whitespace_runs_stay_fast() -> None:
+    """Regexes that backtrack on long space runs would hang an import; these must not."""
+    spaces = " " * 20_000
+    texts = {
+        "plain.md": f"# a{spaces}b {spaces}#\n- x{spaces}y\n{spaces}#\n\n#{spaces}#{spaces}#\n",
+        "paragraphs.txt": f"para{spaces}x\n\n---{spaces}-\n",
+        "page.md": (
+            f"# T\n## Metadata\n- a{spaces}\n- Author{spaces}:{spaces}x\n## Highlights\n"
+            f"- h{spaces}([Location 1](u{spaces}))\n  - Note{spaces}:{spaces}\n"
+        ),
+        "logseq.md": (
+            "title:: t\ncategory:: #tweets\n- Highlights first synced by [[Readwise]]\n"
+            f"\t- 1. a{spaces}\n\t  {spaces}↓{spaces}1/2{spaces}https://t.co/x{spaces}\n"
+            f"\t- 2. b{spaces}https://t.co/y{spaces}↓ 3/4{spaces}\n"
+        ),
+        "clips.txt": (
+            f"T{spaces}(A{spaces})\n- Your Highlight on Location 1{spaces}-{spaces}2 | "
+            f"Added on {spaces}March{spaces}5\n\nx{spaces}\n==========\n"
+        ),
+        "export.csv": f'Highlight,Book Title\n"a{spaces}b",c{spaces}\n',
+    }
+    for name, text in texts.items():
+        started = time.perf_counter()
+        assert parse_text(text, name)
+        assert time.perf_counter() - started < 1.0, name
