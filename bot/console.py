@@ -18,7 +18,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.store import Store
 from bot.telegram.app import UpdateTracker, build_application, load_collection, start_bot, stop_bot
-from bot.telegram.standin import BotAPIStandin, BotEvent, SentMessage
+from bot.telegram.standin import BotAPIStandin, BotEvent, Entity, SentMessage
 
 CHAT_ID = 1001
 BOLD, ITALIC, UNDERLINE, RESET = "\033[1m", "\033[3m", "\033[4m", "\033[0m"
@@ -78,6 +78,10 @@ def render(message: SentMessage, *, styled: bool) -> str:
             style = {"bold": BOLD, "italic": ITALIC, "underline": UNDERLINE}[entity.type]
             inserts.append((start, 1, style))
             inserts.append((end, -1, RESET))
+        elif entity.type == "bold" and not is_whole_line(message.text, entity):
+            # Piped output has no styles: mark bold words (search matches) like Markdown.
+            inserts.append((start, 1, "**"))
+            inserts.append((end, -1, "**"))
     out, last = [], 0
     for position, _, text in sorted(inserts):
         out.append(encoded[2 * last : 2 * position].decode("utf-16-le"))
@@ -85,6 +89,14 @@ def render(message: SentMessage, *, styled: bool) -> str:
         last = position
     out.append(encoded[2 * last :].decode("utf-16-le"))
     return "".join(out)
+
+
+def is_whole_line(text: str, entity: Entity) -> bool:
+    """Headings are whole bold lines; starring them too would only add noise."""
+    encoded = text.encode("utf-16-le")
+    before = encoded[: 2 * entity.offset].decode("utf-16-le")
+    after = encoded[2 * (entity.offset + entity.length) :].decode("utf-16-le")
+    return before.endswith("\n") or (not before.strip(" ☀️🔎") and after.startswith("\n"))
 
 
 async def read_line(prompt: str) -> str | None:

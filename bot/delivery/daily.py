@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -195,9 +196,7 @@ async def send_one(claim: Claim, send: Send) -> Outcome:
     except ChatMigrated as error:
         return Outcome(claim, "migrated", error.message, new_chat_id=error.new_chat_id)
     except RetryAfter as error:
-        seconds = error.retry_after
-        wait = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
-        return Outcome(claim, "retry", error.message, retry_after=wait)
+        return Outcome(claim, "retry", error.message, retry_after=retry_seconds(error))
     except BadRequest as error:
         if "chat not found" in error.message.lower():
             return Outcome(claim, "blocked", error.message)
@@ -208,6 +207,15 @@ async def send_one(claim: Claim, send: Send) -> Outcome:
         log.exception("unexpected error sending to chat %s", claim.chat.chat_id)
         return Outcome(claim, "retry", repr(error))
     return Outcome(claim, "sent")
+
+
+def retry_seconds(error: RetryAfter) -> float:
+    """``retry_after`` as seconds, whichever type this PTB version hands out."""
+    with warnings.catch_warnings():
+        # PTB 22 warns that the attribute becomes a timedelta; both are handled here.
+        warnings.simplefilter("ignore")
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) -> RunReport:

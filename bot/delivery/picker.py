@@ -29,6 +29,9 @@ async def pick_next(
     the collection at all) ends the search instead of looping.
     """
     fresh_rounds = 0
+    if state.number == 0:
+        # A chat's first pick: give it its own key, so no two chats share an order.
+        state = state.next_round(await _max_id(db), rng)
     while True:
         if state.segment_done:
             max_id = await _max_id(db)

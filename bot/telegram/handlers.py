@@ -30,7 +30,14 @@ from bot.store import SearchHit, StoredTakeaway
 from bot.store import chats as chat_db
 from bot.store.chats import Chat
 from bot.telegram.deps import Context, Deps, deps
-from bot.telegram.format import escape, marked_to_html, takeaway_messages, truncate
+from bot.telegram.format import (
+    attribution_html,
+    escape,
+    marked_to_html,
+    split_text,
+    takeaway_messages,
+    truncate,
+)
 from bot.telegram.keyboards import (
     ANOTHER,
     MoreResults,
@@ -280,16 +287,12 @@ def results_html(hits: list[SearchHit], query: str, offset: int) -> str:
     blocks = [f"<b>{header}</b>"]
     for number, hit in enumerate(hits, start=offset + 1):
         text = marked_to_html(shorten_marked(hit.marked_text, 600))
-        t = hit.item.takeaway
-        source = ", ".join(p for p in (t.author, t.title) if p) or "unknown source"
-        blocks.append(f"{number}. {text}\n<i>— {escape(truncate(source, 200))}</i>")
+        blocks.append(f"{number}. {text}\n{attribution_html(hit.item)}")
     return "\n\n".join(blocks)
 
 
 def shorten_marked(marked: str, limit: int) -> str:
     """Cut marked text to about ``limit`` characters without leaving a mark open."""
-    from bot.telegram.format import split_text
-
     if len(marked) <= limit:
         return marked
     return split_text(marked, limit)[0].rstrip() + " …"

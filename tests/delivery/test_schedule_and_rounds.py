@@ -1,0 +1,69 @@
+"""The pure parts of delivery: local time -> UTC instants, and per-chat permutations."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, time
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.delivery.rounds import RoundState, permute
+from bot.delivery.schedule import instant_for, local_date, next_delivery
+
+
+def test_instant_for_regular_and_dst_days() -> None:
+    assert instant_for(date(2026, 1, 5), time(9), "Europe/Berlin") == datetime(
+        2026, 1, 5, 8, tzinfo=UTC
+    )
+    assert instant_for(date(2026, 7, 5), time(9), "Europe/Berlin") == datetime(
+        2026, 7, 5, 7, tzinfo=UTC
+    )
+    # Skipped hour: 02:30 does not exist on 29 March in Berlin -> 03:30 CEST.
+    assert instant_for(date(2026, 3, 29), time(2, 30), "Europe/Berlin") == datetime(
+        2026, 3, 29, 1, 30, tzinfo=UTC
+    )
+    # Repeated hour: 02:30 happens twice on 25 October -> the first (CEST).
+    assert instant_for(date(2026, 10, 25), time(2, 30), "Europe/Berlin") == datetime(
+        2026, 10, 25, 0, 30, tzinfo=UTC
+    )
+
+
+def test_next_delivery_today_tomorrow_and_done() -> None:
+    now = datetime(2026, 3, 2, 6, tzinfo=UTC)
+    assert next_delivery(now, time(9), "UTC", done_through=None) == datetime(
+        2026, 3, 2, 9, tzinfo=UTC
+    )
+    assert next_delivery(now, time(5), "UTC", done_through=None) == datetime(
+        2026, 3, 3, 5, tzinfo=UTC
+    )
+    assert next_delivery(now, time(9), "UTC", done_through=date(2026, 3, 2)) == datetime(
+        2026, 3, 3, 9, tzinfo=UTC
+    )
+    # Tokyo is already on the 3rd at 06:00 UTC.
+    assert local_date(now, "Asia/Tokyo") == date(2026, 3, 2)
+    assert local_date(datetime(2026, 3, 2, 16, tzinfo=UTC), "Asia/Tokyo") == date(2026, 3, 3)
+
+
+@given(size=st.integers(1, 3000), key=st.integers(0, 2**63 - 1))
+def test_permute_is_a_bijection(size: int, key: int) -> None:
+    values = [permute(i, size, key) for i in range(size)]
+    assert sorted(values) == list(range(size))
+
+
+def test_round_state_walks_every_id_once_and_extends() -> None:
+    rng = random.Random(1)
+    state = RoundState().next_round(10, rng)
+    seen = []
+    while not state.segment_done:
+        seen.append(state.current_id())
+        state = state.advanced()
+    assert sorted(seen) == list(range(1, 11))
+    state = state.extended_to(13)
+    more = []
+    while not state.segment_done:
+        more.append(state.current_id())
+        state = state.advanced()
+    assert sorted(more) == [11, 12, 13]
+    assert state.number == 1
+    assert state.next_round(13, rng).number == 2
