@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from typing import TextIO
 
 from pydantic import SecretStr
@@ -99,16 +100,24 @@ def is_whole_line(text: str, entity: Entity) -> bool:
     return before.endswith("\n") or (not before.strip(" ☀️🔎") and after.startswith("\n"))
 
 
-async def read_line(prompt: str) -> str | None:
-    """One line from stdin without blocking the bot; None at end of input."""
+def start_reader(queue: asyncio.Queue[str | None], prompt: str) -> None:
+    """Feed stdin lines into ``queue`` from a daemon thread (None at end of input).
 
-    def blocking() -> str | None:
-        if prompt:
-            print(prompt, end="", flush=True)
-        line = sys.stdin.readline()
-        return line if line else None
+    A daemon thread, not the default executor: a pending ``readline`` must not keep the
+    process alive after Ctrl+C.
+    """
+    loop = asyncio.get_running_loop()
 
-    return await asyncio.to_thread(blocking)
+    def pump() -> None:
+        while True:
+            if prompt:
+                print(prompt, end="", flush=True)
+            line = sys.stdin.readline()
+            loop.call_soon_threadsafe(queue.put_nowait, line if line else None)
+            if not line:
+                return
+
+    threading.Thread(target=pump, name="console-stdin", daemon=True).start()
 
 
 async def run_console(settings: Settings) -> int:
@@ -132,8 +141,10 @@ async def run_console(settings: Settings) -> int:
                     "Try /start, /random, /search python, /help. "
                     "A number presses a button. Ctrl+D quits.\n"
                 )
+            lines: asyncio.Queue[str | None] = asyncio.Queue()
+            start_reader(lines, "> " if interactive else "")
             try:
-                while (line := await read_line("> " if interactive else "")) is not None:
+                while (line := await lines.get()) is not None:
                     text = line.strip()
                     if not text:
                         continue

@@ -49,6 +49,7 @@ from bot.telegram.keyboards import (
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
+KEPT_SEARCHES = 10_000
 MAX_QUERY = 300
 TODAY_HEADER = "☀️ <b>Today's takeaway</b>"
 EMPTY_COLLECTION = "The collection is empty for now. The bot's operator can import highlights."
@@ -262,6 +263,10 @@ async def search_command(update: Update, context: Context) -> None:
             "INSERT INTO search_queries (chat_id, query) VALUES (?, ?)", (chat.id, query)
         )
         query_id = cursor.lastrowid or 0
+        # Only recent searches keep a working "More results" button.
+        await d.store.db.execute(
+            "DELETE FROM search_queries WHERE id <= ?", (query_id - KEPT_SEARCHES,)
+        )
     await send_results(update, d, query, query_id, offset=0)
 
 
@@ -402,6 +407,16 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
 
 
 async def unknown_command(update: Update, context: Context) -> None:
+    """A hint in private; in groups only for commands addressed to this bot by name,
+    since a bare ``/cmd`` there may well be meant for another bot."""
+    chat, message = update.effective_chat, update.effective_message
+    if chat is None or message is None or not message.text:
+        return
+    if chat.type != ChatType.PRIVATE:
+        command = message.text.split(maxsplit=1)[0]
+        mention = f"@{context.bot.username}".lower()
+        if not command.lower().endswith(mention):
+            return
     await reply(update, "I don't know that command. /help lists what I can do.")
 
 

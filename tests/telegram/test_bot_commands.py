@@ -169,9 +169,11 @@ async def test_group_commands_with_botname_and_admin_only_schedule(bot: BotHarne
     assert "comes at 08:00" in done
     assert "Only this group's admins" in await bot.reply_text(group, "/start", user_id=member)
     assert "Welcome" in await bot.reply_text(group, "/start", user_id=admin)
-    # Plain chatter in a group gets no reply.
-    bot.standin.user_sends(group, "nice one", user_id=member)
-    assert await bot._settle(group) == []
+    # Plain chatter, and commands that may be for another bot, get no reply in a group.
+    for text in ("nice one", "/weather", "/start@other_bot"):
+        bot.standin.user_sends(group, text, user_id=member)
+        assert await bot._settle(group) == []
+    assert "/help" in await bot.reply_text(group, "/weather@takeaways_bot", user_id=member)
 
 
 async def test_html_in_takeaways_is_escaped_and_long_ones_split(bot: BotHarness) -> None:
