@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,7 +19,9 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from bot import __version__
+from bot.clock import system_clock
 from bot.importer import import_paths
+from bot.ops import DEFAULT_MAX_AGE, backup, check_health
 from bot.settings import Settings
 from bot.sources import iter_source_files, parse_path
 from bot.sources.model import ParseError
@@ -108,6 +111,22 @@ def build_parser() -> argparse.ArgumentParser:
         "console", parents=[db], help="chat with the bot in this terminal (no token, no network)"
     )
     p.set_defaults(handler=cmd_console)
+
+    p = sub.add_parser(
+        "health", parents=[db], help="exit 0 if the database opens and the bot's heartbeat is fresh"
+    )
+    p.add_argument(
+        "--max-age",
+        type=float,
+        default=DEFAULT_MAX_AGE,
+        metavar="SECONDS",
+        help=f"oldest acceptable heartbeat ({DEFAULT_MAX_AGE:.0f})",
+    )
+    p.set_defaults(handler=cmd_health)
+
+    p = sub.add_parser("backup", parents=[db], help="copy the live database consistently to FILE")
+    p.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    p.set_defaults(handler=cmd_backup)
 
     return parser
 
@@ -243,8 +262,35 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             f"BOT_TOKEN {problem}. Get one from @BotFather in Telegram (send /newbot), "
             "then put BOT_TOKEN=<token> in .env or the environment."
         )
-    configure_logging(settings.log_level, secrets=[token])
+    if settings.webhook_url is not None and settings.webhook_secret is None:
+        raise UsageError(
+            "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set it to a random string "
+            "(for example the output of `openssl rand -hex 32`)."
+        )
+    configure_logging(settings.log_level, settings.secrets, fmt=settings.log_format)
     return asyncio.run(serve(settings))
+
+
+def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
+    problem = check_health(settings.database_path, system_clock(), args.max_age)
+    if problem is not None:
+        print(f"unhealthy: {problem}", file=sys.stderr)
+        return 1
+    print("healthy")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        takeaways, subscribers = backup(settings.database_path, args.file)
+    except (OSError, sqlite3.Error) as error:
+        print(f"takeaways-bot: backup failed: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"Backed up {settings.database_path} to {args.file} "
+        f"({takeaways} takeaways, {subscribers} subscribers)"
+    )
+    return 0
 
 
 def cmd_console(args: argparse.Namespace, settings: Settings) -> int:

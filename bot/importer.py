@@ -11,10 +11,11 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from bot.sources import iter_source_files, parse_path
-from bot.sources.model import ParseError
+from bot.sources import iter_source_files, parse_bytes, parse_path
+from bot.sources.model import ParseError, Takeaway
 from bot.store import Store
 
 Progress = Callable[[int, int, Path], None]
@@ -51,17 +52,31 @@ async def import_paths(
     for index, path in enumerate(files, start=1):
         if progress is not None:
             progress(index, len(files), path)
-        summary.files += 1
-        try:
-            takeaways = await asyncio.to_thread(parse_path, path)
-            result = await store.import_takeaways(takeaways)
-        except ParseError as error:
-            summary.failed.append(str(error))
-            continue
-        except sqlite3.Error as error:
-            summary.failed.append(f"{path}: could not be stored: {error}")
-            continue
-        summary.new += result.new
-        summary.updated += result.updated
-        summary.unchanged += result.unchanged
+        await import_one(store, summary, str(path), partial(parse_path, path))
     return summary
+
+
+async def import_upload(store: Store, data: bytes, filename: str) -> ImportSummary:
+    """Import one uploaded file (an admin's Telegram document)."""
+    summary = ImportSummary()
+    await import_one(store, summary, filename, partial(parse_bytes, data, filename))
+    return summary
+
+
+async def import_one(
+    store: Store, summary: ImportSummary, name: str, parse: Callable[[], list[Takeaway]]
+) -> None:
+    """Parse (in a worker thread) and store one file in one transaction; count the result."""
+    summary.files += 1
+    try:
+        takeaways = await asyncio.to_thread(parse)
+        result = await store.import_takeaways(takeaways)
+    except ParseError as error:
+        summary.failed.append(str(error))
+        return
+    except sqlite3.Error as error:
+        summary.failed.append(f"{name}: could not be stored: {error}")
+        return
+    summary.new += result.new
+    summary.updated += result.updated
+    summary.unchanged += result.unchanged

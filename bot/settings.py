@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
+SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -29,12 +30,51 @@ class Settings(BaseSettings):
     delivery_time: str = "09:00"
     timezone: str = "UTC"
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    channel_ids: Annotated[list[int | str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
 
-    @field_validator("takeaways_path", mode="before")
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_secret: SecretStr | None = None
+
+    @field_validator("takeaways_path", "webhook_url", "webhook_secret", "bot_token", mode="before")
     @classmethod
-    def _empty_path_is_unset(cls, value: object) -> object:
+    def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_webhook(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError("must be a public https:// URL (Telegram only calls https)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _valid_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not SECRET_PATTERN.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "use 1-256 characters A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 32`)"
+            )
+        return value
+
+    @field_validator("channel_ids", mode="before")
+    @classmethod
+    def _split_channels(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [part for part in re.split(r"[,\s]+", value.strip()) if part]
+            return [int(p) if re.fullmatch(r"-?\d+", p) else p for p in parts]
+        return value
+
+    @field_validator("channel_ids")
+    @classmethod
+    def _valid_channels(cls, value: list[int | str]) -> list[int | str]:
+        for item in value:
+            if isinstance(item, str) and not re.fullmatch(r"@[A-Za-z][A-Za-z0-9_]{3,31}", item):
+                raise ValueError(f"{item!r} is neither a chat id nor a @channelname")
+        return value
 
     @field_validator("delivery_time")
     @classmethod
@@ -69,6 +109,12 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never appear in a log line."""
+        values = [self.bot_token, self.webhook_secret]
+        return [v.get_secret_value() for v in values if v is not None]
 
     @property
     def api_base_url(self) -> str:

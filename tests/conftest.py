@@ -8,7 +8,7 @@ and run the daily delivery with ``bot.deliver()`` as the periodic job would.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -55,7 +55,7 @@ class BotHarness:
             self.store,
             clock=self.clock,
             rate_limit=options.get("rate_limit", False),
-            delivery_job=False,
+            jobs=False,
         )
         self.tracker = UpdateTracker(self.app)
         await start_bot(self.app)
@@ -158,4 +158,25 @@ async def bot(
         yield harness
     finally:
         await harness.stop()
+        assert not standin.internal_errors
+
+
+@pytest.fixture
+async def make_bot(
+    standin: BotAPIStandin, store: Store, clock: ManualClock, settings: Settings
+) -> AsyncIterator[Callable[..., Awaitable[BotHarness]]]:
+    """A bot with some settings changed: ``await make_bot(admin_ids=[1])``."""
+    started: list[BotHarness] = []
+
+    async def make(**overrides: Any) -> BotHarness:
+        harness = BotHarness(standin, store, clock, settings.model_copy(update=overrides))
+        await harness.start()
+        started.append(harness)
+        return harness
+
+    try:
+        yield make
+    finally:
+        for harness in started:
+            await harness.stop()
         assert not standin.internal_errors

@@ -109,8 +109,39 @@ def test_bad_arguments_and_settings_get_one_line(db: Path) -> None:
     assert empty.returncode == 1 and "import" in empty.stderr
 
 
+def test_health_without_a_running_bot_says_why(db: Path) -> None:
+    missing = cli("health", db=db)
+    assert missing.returncode == 1 and "no database" in missing.stderr
+    cli("import", str(SAMPLE), db=db)
+    never = cli("health", db=db)
+    assert never.returncode == 1 and "no heartbeat" in never.stderr
+    assert len(never.stderr.strip().splitlines()) == 1
+
+
+def test_run_refuses_a_webhook_without_a_secret(db: Path) -> None:
+    result = cli(
+        "run",
+        db=db,
+        BOT_TOKEN="123456789:AAStandinStandinStandinStandin_12345",
+        WEBHOOK_URL="https://bot.example.com/hook",
+    )
+    assert result.returncode == 2 and "WEBHOOK_SECRET" in result.stderr
+
+
 @pytest.mark.parametrize(
-    "command", ["import", "parse", "search", "random", "stats", "export", "run", "console"]
+    "command",
+    [
+        "import",
+        "parse",
+        "search",
+        "random",
+        "stats",
+        "export",
+        "run",
+        "console",
+        "health",
+        "backup",
+    ],
 )
 def test_every_command_has_help(command: str, db: Path) -> None:
     result = cli(command, "--help", db=db)
@@ -162,6 +193,16 @@ async def test_run_polls_and_stops_cleanly_on_sigterm(db: Path) -> None:
             standin.user_sends(77, "/random")
             [reply] = await standin.wait_for_messages(77, timeout=10)
             assert "@svpino on Twitter" in reply.text  # bundled sample loaded
+            # The heartbeat makes `health` pass while the bot runs (first beat after ~5 s).
+            for _ in range(60):
+                health = await asyncio.to_thread(cli, "health", db=db)
+                if health.returncode == 0:
+                    break
+                await asyncio.sleep(0.5)
+            assert health.returncode == 0, health.stderr
+            assert health.stdout.strip() == "healthy"
+            backup = await asyncio.to_thread(cli, "backup", str(db.parent / "b.db"), db=db)
+            assert backup.returncode == 0 and "16 takeaways, 0 subscribers" in backup.stdout
             process.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(process.communicate(), 30)
         finally:

@@ -18,7 +18,7 @@ import logging
 import random
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 import aiosqlite
@@ -52,8 +52,11 @@ class RunReport:
     skipped: int = 0
 
     def add(self, other: RunReport) -> None:
-        for name in self.__slots__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+    def fields(self) -> dict[str, int]:
+        return asdict(self)
 
     def line(self) -> str:
         return (
@@ -100,8 +103,8 @@ async def deliver_due(
         report.add(batch_report)
         outcomes = await send_all(claims, send, concurrency)
         report.add(await record_outcomes(store, outcomes, clock()))
-    if report.due:
-        log.info(report.line())
+    if report.due or report.skipped:
+        log.info(report.line(), extra={"event": "delivery_run", **report.fields()})
     return report
 
 

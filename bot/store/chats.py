@@ -202,3 +202,20 @@ async def count_chats(db: aiosqlite.Connection) -> dict[str, int]:
         row = await cursor.fetchone()
     assert row is not None
     return {"subscribed": int(row[0]), "blocked": int(row[1]), "chats": int(row[2])}
+
+
+async def count_daily(db: aiosqlite.Connection, day: date) -> dict[str, int]:
+    """Ledger entries for one local date by status (sent, failed, retry, ...)."""
+    async with db.execute(
+        "SELECT status, COUNT(*) FROM daily WHERE local_date = ? GROUP BY status",
+        (day.isoformat(),),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return {str(status): int(count) for status, count in rows}
+
+
+async def subscribed_channels(db: aiosqlite.Connection) -> list[int]:
+    async with db.execute(
+        "SELECT chat_id FROM chats WHERE kind = 'channel' AND subscribed = 1"
+    ) as cursor:
+        return [int(row[0]) for row in await cursor.fetchall()]

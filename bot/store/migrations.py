@@ -84,8 +84,9 @@ END;
 """
 
 # 2: chats (subscribers) with their schedule and round position, the daily ledger whose
-# primary key (chat, local date) is the once-a-day guarantee, and the queries behind
-# "More results" buttons (callback data is too small to carry a query).
+# primary key (chat, local date) is the once-a-day guarantee, the queries behind
+# "More results" buttons (callback data is too small to carry a query), and ``meta``
+# for small facts such as the running bot's heartbeat.
 _V2 = """
 CREATE TABLE chats (
     chat_id       INTEGER PRIMARY KEY,
@@ -118,6 +119,10 @@ CREATE TABLE daily (
     PRIMARY KEY (chat_id, local_date)
 ) WITHOUT ROWID;
 CREATE INDEX daily_by_date ON daily (local_date, status);
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE search_queries (
     id         INTEGER PRIMARY KEY,
     chat_id    INTEGER NOT NULL,

@@ -7,6 +7,7 @@ import logging
 import signal
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -29,8 +30,12 @@ from bot.delivery.daily import Send, deliver_due
 from bot.importer import import_paths
 from bot.settings import Settings
 from bot.store import Store, StoredTakeaway
+from bot.telegram import admin
 from bot.telegram import handlers as h
+from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
+from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
+from bot.telegram.heartbeat import PollingRequest, heartbeat_job
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +49,13 @@ def build_application(
     *,
     clock: Clock = system_clock,
     rate_limit: bool = True,
-    delivery_job: bool = True,
+    jobs: bool = True,
 ) -> Application:  # type: ignore[type-arg]
-    """The bot, ready for ``run_polling`` (or for a test to drive it)."""
+    """The bot with its handlers and (unless ``jobs`` is off, as in tests that drive
+    the daily run by hand) its delivery and heartbeat jobs; ``start_bot`` runs it."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
+    deps_ = Deps(settings=settings, store=store, clock=clock)
     builder = (
         Application.builder()
         .token(settings.bot_token.get_secret_value())
@@ -61,24 +68,34 @@ def build_application(
             )
         )
         .concurrent_updates(64)
+        .get_updates_request(PollingRequest(deps_.pulse, read_timeout=30.0))
     )
     if rate_limit:
         # max_retries defaults to 0, which would surface every 429 as an error.
         # (PTB's builder typing cannot express adding a limiter after the fact.)
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
-    if not delivery_job:
+    if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]
     app = builder.build()
-    install(app.bot_data, Deps(settings=settings, store=store, clock=clock))
-    add_handlers(app)
-    if delivery_job and app.job_queue is not None:
+    install(app.bot_data, deps_)
+    add_handlers(app, settings.admin_ids)
+    if jobs and app.job_queue is not None:
         app.job_queue.run_repeating(
             delivery_tick, interval=DELIVERY_INTERVAL, first=1, name="daily-delivery"
+        )
+        app.job_queue.run_repeating(
+            heartbeat_job, interval=HEARTBEAT_INTERVAL, first=5, name="heartbeat"
         )
     return app
 
 
-def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
+def add_handlers(app: Application, admin_ids: list[int]) -> None:  # type: ignore[type-arg]
+    admins = filters.User(user_id=admin_ids)
+    app.add_handler(CommandHandler("stats", admin.stats, filters=admins))
+    app.add_handler(CommandHandler("reload", admin.reload, filters=admins))
+    app.add_handler(MessageHandler(filters.Document.ALL & admins, admin.upload))
+    # Same group, after the admin ones: everyone else's tries end here, unanswered.
+    app.add_handler(CommandHandler(list(admin.ADMIN_COMMANDS), admin.ignore))
     commands = [
         ("start", h.start),
         ("help", h.help_command),
@@ -106,13 +123,28 @@ def add_handlers(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def start_bot(app: Application) -> None:  # type: ignore[type-arg]
-    """Connect, register the command menu, and start long polling."""
+    """Connect, register the command menu and channels, then poll or serve the webhook."""
+    d = app.bot_data["deps"]
+    assert isinstance(d, Deps)
     await app.initialize()
     # The menu Telegram shows when a person types "/".
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in h.COMMANDS])
+    await sync_channels(app.bot, d.store, d.settings, d.clock)
     await app.start()
     assert app.updater is not None
-    await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
+    settings = d.settings
+    if settings.webhook_url is None:
+        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
+        return
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    await app.updater.start_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
+        webhook_url=settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=Update.ALL_TYPES,
+    )
 
 
 async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
@@ -150,7 +182,7 @@ async def load_collection(settings: Settings, store: Store) -> None:
 
 
 async def serve(settings: Settings) -> int:
-    """``takeaways-bot run``: long polling until SIGTERM or SIGINT, then a clean stop."""
+    """``takeaways-bot run``: poll (or serve the webhook) until SIGTERM or SIGINT, then stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -167,7 +199,8 @@ async def serve(settings: Settings) -> int:
             log.error("cannot reach the Bot API at %s: %s", settings.bot_api_url, error)
             await app.shutdown()
             return 1
-        log.info("@%s is running (long polling); stop with Ctrl+C", app.bot.username)
+        mode = "long polling" if settings.webhook_url is None else "webhook"
+        log.info("@%s is running (%s); stop with Ctrl+C", app.bot.username, mode)
         await stop.wait()
         log.info("stopping")
         await stop_bot(app)

@@ -1,0 +1,48 @@
+"""The running bot's sign of life, for ``takeaways-bot health``.
+
+A bot is healthy when it is actually talking to Telegram, not merely when its process
+exists: the long-poll request records each successful answer, and a job copies the
+latest one into the database every 30 seconds. In webhook mode the web server being up
+and updates arriving is the sign instead.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from telegram.request import HTTPXRequest
+
+from bot.ops import write_heartbeat
+from bot.telegram.deps import Context, Pulse, deps
+
+INTERVAL = timedelta(seconds=30)
+
+
+class PollingRequest(HTTPXRequest):
+    """PTB's own HTTP request for getUpdates, noting every successful answer."""
+
+    def __init__(self, pulse: Pulse, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.pulse = pulse
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(*args, **kwargs)
+        if 200 <= code < 300:
+            self.pulse.beat()
+        return code, payload
+
+
+async def heartbeat_job(context: Context) -> None:
+    """Write the heartbeat if the bot heard from Telegram since the last beat."""
+    d = deps(context)
+    updater = context.application.updater
+    if updater is None or not updater.running:
+        return
+    now = d.clock()
+    alive = d.settings.webhook_url is not None or (
+        d.pulse.last_ok is not None and now - d.pulse.last_ok <= 2 * INTERVAL
+    )
+    if alive:
+        async with d.store.transaction():
+            await write_heartbeat(d.store.db, now)
