@@ -1,8 +1,8 @@
 """The ``takeaways-bot`` command: the data commands and the bot itself.
 
 Every command exits 0 on success and non-zero with one clear line on failure: 1 when
-the work failed (a file that would not import, nothing found to export), 2 when the
-command or the configuration is wrong.
+the work failed (a file that would not import, a database that cannot be opened), 2
+when the command or the configuration is wrong.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import sqlite3
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +26,7 @@ from bot.ops import DEFAULT_MAX_AGE, backup, check_health
 from bot.settings import Settings
 from bot.sources import iter_source_files, parse_path
 from bot.sources.model import ParseError
-from bot.store import MARK_END, MARK_START, Store, StoredTakeaway
+from bot.store import MARK_END, MARK_START, SchemaTooNewError, Stats, Store, StoredTakeaway
 
 
 class UsageError(Exception):
@@ -45,10 +46,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"takeaways-bot: {error}", file=sys.stderr)
         return 2
+    except SchemaTooNewError as error:
+        print(f"takeaways-bot: {error}", file=sys.stderr)
+        return 1
+    except (OSError, sqlite3.Error) as error:
+        where = getattr(args, "database", None) or "the database"
+        print(f"takeaways-bot: {describe_failure(error, where)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def describe_failure(error: BaseException, database: object) -> str:
+    """One line for a file or database problem, naming what could not be used."""
+    if isinstance(error, sqlite3.Error):
+        return f"cannot use {database} as a database: {error}"
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
@@ -222,7 +239,9 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
             print(json.dumps(data, ensure_ascii=False, indent=2))
         else:
             for key, value in data.items():
-                print(f"{key}: {value}")
+                if isinstance(value, dict):
+                    value = ", ".join(f"{name} {count}" for name, count in value.items()) or "-"
+                print(f"{key.replace('_', ' ')}: {value}")
         return 0
 
     return asyncio.run(go())
@@ -302,10 +321,13 @@ def cmd_console(args: argparse.Namespace, settings: Settings) -> int:
 # --- output helpers -------------------------------------------------------------------
 
 
-def stats_as_dict(stats: Any) -> dict[str, Any]:
-    from dataclasses import asdict
-
-    return asdict(stats)
+def stats_as_dict(stats: Stats) -> dict[str, Any]:
+    """JSON-ready counts; takeaways with no category are counted as "uncategorised"."""
+    data = asdict(stats)
+    data["by_category"] = {
+        (category or "uncategorised"): count for category, count in stats.by_category.items()
+    }
+    return data
 
 
 def describe_source(item: dict[str, Any]) -> str:

@@ -100,18 +100,19 @@ def is_whole_line(text: str, entity: Entity) -> bool:
     return before.endswith("\n") or (not before.strip(" ☀️🔎") and after.startswith("\n"))
 
 
-def start_reader(queue: asyncio.Queue[str | None], prompt: str) -> None:
+def start_reader(queue: asyncio.Queue[str | None], asked: threading.Event) -> None:
     """Feed stdin lines into ``queue`` from a daemon thread (None at end of input).
 
     A daemon thread, not the default executor: a pending ``readline`` must not keep the
-    process alive after Ctrl+C.
+    process alive after Ctrl+C. It reads the next line only when ``asked``, so what the
+    person types never interleaves with the bot's replies.
     """
     loop = asyncio.get_running_loop()
 
     def pump() -> None:
         while True:
-            if prompt:
-                print(prompt, end="", flush=True)
+            asked.wait()
+            asked.clear()
             line = sys.stdin.readline()
             loop.call_soon_threadsafe(queue.put_nowait, line if line else None)
             if not line:
@@ -142,9 +143,18 @@ async def run_console(settings: Settings) -> int:
                     "A number presses a button. Ctrl+D quits.\n"
                 )
             lines: asyncio.Queue[str | None] = asyncio.Queue()
-            start_reader(lines, "> " if interactive else "")
+            asked = threading.Event()
+            start_reader(lines, asked)
             try:
-                while (line := await lines.get()) is not None:
+                while True:
+                    if interactive:
+                        print("> ", end="", flush=True)
+                    asked.set()
+                    line = await lines.get()
+                    if line is None:
+                        if interactive:
+                            print()
+                        break
                     text = line.strip()
                     if not text:
                         continue
@@ -170,6 +180,6 @@ def act(standin: BotAPIStandin, screen: Screen, text: str) -> int | None:
             screen.write(f"  (opens {button['url']})\n")
             return None
         standin.user_presses(CHAT_ID, message_id, str(button["callback_data"]))
-    else:
-        standin.user_sends(CHAT_ID, text)
-    return int(standin.pending_updates[-1]["update_id"])
+        # Nothing awaited since the press: its update is still the newest queued one.
+        return int(standin.pending_updates[-1]["update_id"])
+    return standin.user_sends(CHAT_ID, text)

@@ -79,8 +79,7 @@ class Settings(BaseSettings):
     @field_validator("delivery_time")
     @classmethod
     def _valid_time(cls, value: str) -> str:
-        parse_hhmm(value)
-        return value
+        return f"{parse_hhmm(value):%H:%M}"
 
     @field_validator("timezone")
     @classmethod
@@ -126,11 +125,11 @@ class Settings(BaseSettings):
 
 
 def parse_hhmm(value: str) -> time:
-    """``"7:30"``/``"07:30"`` -> ``time(7, 30)``; ValueError with a hint otherwise."""
-    match = re.fullmatch(r"\s*(\d{1,2})[:.](\d{2})\s*", value)
+    """``"7:30"``, ``"07.30"``, ``"7"`` -> a time; ValueError with a hint otherwise."""
+    match = re.fullmatch(r"\s*(\d{1,2})(?:[:.h](\d{2}))?\s*", value)
     if not match:
         raise ValueError(f"{value!r} is not a time; use HH:MM, for example 07:30")
-    hour, minute = int(match.group(1)), int(match.group(2))
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
     if hour > 23 or minute > 59:
         raise ValueError(f"{value!r} is not a time of day; use HH:MM between 00:00 and 23:59")
     return time(hour, minute)

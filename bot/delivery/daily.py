@@ -96,11 +96,10 @@ async def deliver_due(
     report = RunReport()
     while True:
         now = clock()
-        chats = await chat_db.due_chats(store.db, now, batch_size)
-        if not chats:
-            break
-        claims, batch_report = await claim_batch(store, chats, now, rng)
+        claims, batch_report = await claim_batch(store, now, rng, batch_size)
         report.add(batch_report)
+        if not (batch_report.due or batch_report.skipped):
+            break
         outcomes = await send_all(claims, send, concurrency)
         report.add(await record_outcomes(store, outcomes, clock()))
     if report.due or report.skipped:
@@ -109,44 +108,64 @@ async def deliver_due(
 
 
 async def claim_batch(
-    store: Store, chats: list[Chat], now: datetime, rng: random.Random
+    store: Store, now: datetime, rng: random.Random, limit: int = BATCH_SIZE
 ) -> tuple[list[Claim], RunReport]:
-    """Turn due chats into claims, moving every chat's schedule on in one transaction."""
-    db = store.db
+    """Claim up to ``limit`` due chats, moving each one's schedule on, in one transaction.
+
+    The due chats are read inside the transaction, so a /time or /unsubscribe that
+    committed a moment ago is what the claim sees. One chat that cannot be handled (a
+    zone this machine no longer knows, say) is logged and put off a day; it never holds
+    up the others.
+    """
     report = RunReport()
     claims: list[tuple[Chat, date, int, int]] = []
     async with store.transaction():
-        for chat in chats:
-            day = _due_day(chat, now)
-            at = parse_hhmm(chat.delivery_time)
-            if day is None:
-                # The slot's whole local day passed while we were down: today's slot next.
-                await _close_missed(db, chat)
-                today = local_date(now, chat.timezone)
-                await _reschedule(db, chat, today, instant_for(today, at, chat.timezone))
+        for chat in await chat_db.due_chats(store.db, now, limit):
+            try:
+                claim = await _claim_one(store.db, chat, now, rng)
+            except (ValueError, LookupError) as error:  # bad zone or time in the row
+                log.error(
+                    "chat %s: cannot schedule (%s); trying again tomorrow", chat.chat_id, error
+                )
+                await chat_db.move_due(store.db, chat.chat_id, now + timedelta(days=1), None)
                 report.skipped += 1
                 continue
-            tomorrow = day + timedelta(days=1)
-            await _reschedule(db, chat, tomorrow, instant_for(tomorrow, at, chat.timezone))
-            entry = await chat_db.get_daily(db, chat.chat_id, day)
-            if entry is not None and entry.status not in ("picked", "retry"):
-                report.skipped += 1  # sent, failed, or in flight when we last stopped
-                continue
-            if entry is None:
-                takeaway_id, state = await pick_next(db, chat.round, rng)
-                if takeaway_id is None:
-                    report.skipped += 1
-                    continue
-                await chat_db.save_round(db, chat.chat_id, state)
+            if claim is None:
+                report.skipped += 1
             else:
-                takeaway_id = entry.takeaway_id
-            await chat_db.put_daily(db, chat.chat_id, day, takeaway_id, "sending")
-            attempts = 1 if entry is None else entry.attempts + 1
-            claims.append((chat, day, takeaway_id, attempts))
-            report.due += 1
+                claims.append(claim)
+                report.due += 1
     items = await store.get_takeaways([c[2] for c in claims])
     ready = [Claim(chat, day, items[tid], n) for chat, day, tid, n in claims if tid in items]
     return ready, report
+
+
+async def _claim_one(
+    db: aiosqlite.Connection, chat: Chat, now: datetime, rng: random.Random
+) -> tuple[Chat, date, int, int] | None:
+    """Move the chat's schedule on and mark its day ``sending``; None if nothing to send."""
+    at = parse_hhmm(chat.delivery_time)
+    day = _due_day(chat, now)
+    if day is None:
+        # The slot's whole local day passed while we were down: today's slot next.
+        await _close_missed(db, chat)
+        today = local_date(now, chat.timezone)
+        await chat_db.move_due(db, chat.chat_id, instant_for(today, at, chat.timezone), today)
+        return None
+    tomorrow = day + timedelta(days=1)
+    await chat_db.move_due(db, chat.chat_id, instant_for(tomorrow, at, chat.timezone), tomorrow)
+    entry = await chat_db.get_daily(db, chat.chat_id, day)
+    if entry is not None and entry.status not in ("picked", "retry"):
+        return None  # sent, failed, or in flight when we last stopped
+    if entry is None:
+        takeaway_id, state = await pick_next(db, chat.round, rng)
+        if takeaway_id is None:
+            return None
+        await chat_db.save_round(db, chat.chat_id, state)
+    else:
+        takeaway_id = entry.takeaway_id
+    await chat_db.put_daily(db, chat.chat_id, day, takeaway_id, "sending")
+    return chat, day, takeaway_id, 1 if entry is None else entry.attempts + 1
 
 
 def _due_day(chat: Chat, now: datetime) -> date | None:
@@ -158,18 +177,6 @@ def _due_day(chat: Chat, now: datetime) -> date | None:
         # Down through yesterday's slot but today's has come: deliver today's now.
         return today if slot_today <= now else None
     return day
-
-
-async def _reschedule(db: aiosqlite.Connection, chat: Chat, day: date, due: datetime) -> None:
-    await chat_db.save_schedule(
-        db,
-        chat.chat_id,
-        subscribed=True,
-        delivery_time=chat.delivery_time,
-        timezone=chat.timezone,
-        next_due=due,
-        due_date=day,
-    )
 
 
 async def _close_missed(db: aiosqlite.Connection, chat: Chat) -> None:
@@ -241,7 +248,7 @@ async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) 
             elif out.status == "migrated" and out.new_chat_id is not None:
                 await chat_db.migrate_chat(db, chat.chat_id, out.new_chat_id)
                 await chat_db.set_daily_status(db, out.new_chat_id, day, "retry", out.error)
-                await _retry_at(db, chat, out.new_chat_id, day, now)
+                await chat_db.move_due(db, out.new_chat_id, now, day, only_if=chat)
                 report.retried += 1
             else:
                 retried = await _schedule_retry(db, out, now)
@@ -262,19 +269,5 @@ async def _schedule_retry(db: aiosqlite.Connection, out: Outcome, now: datetime)
         log.warning("chat %s: gave up for %s: %s", chat.chat_id, day, out.error)
         return 0
     await chat_db.set_daily_status(db, chat.chat_id, day, "retry", out.error)
-    await _retry_at(db, chat, chat.chat_id, day, when)
+    await chat_db.move_due(db, chat.chat_id, when, day, only_if=chat)
     return 1
-
-
-async def _retry_at(
-    db: aiosqlite.Connection, chat: Chat, chat_id: int, day: date, when: datetime
-) -> None:
-    await chat_db.save_schedule(
-        db,
-        chat_id,
-        subscribed=True,
-        delivery_time=chat.delivery_time,
-        timezone=chat.timezone,
-        next_due=when,
-        due_date=day,
-    )

@@ -7,17 +7,12 @@ import random
 import aiosqlite
 
 from bot.delivery.rounds import RoundState
+from bot.store.takeaways import max_id as highest_id
 
 
 async def _exists(db: aiosqlite.Connection, takeaway_id: int) -> bool:
     async with db.execute("SELECT 1 FROM takeaways WHERE id = ?", (takeaway_id,)) as cursor:
         return await cursor.fetchone() is not None
-
-
-async def _max_id(db: aiosqlite.Connection) -> int:
-    async with db.execute("SELECT COALESCE(MAX(id), 0) FROM takeaways") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
 
 
 async def pick_next(
@@ -31,10 +26,10 @@ async def pick_next(
     fresh_rounds = 0
     if state.number == 0:
         # A chat's first pick: give it its own key, so no two chats share an order.
-        state = state.next_round(await _max_id(db), rng)
+        state = state.next_round(await highest_id(db), rng)
     while True:
         if state.segment_done:
-            max_id = await _max_id(db)
+            max_id = await highest_id(db)
             if max_id > state.hi:
                 state = state.extended_to(max_id)
             else:

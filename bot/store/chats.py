@@ -122,6 +122,32 @@ async def save_schedule(
     )
 
 
+async def move_due(
+    db: aiosqlite.Connection,
+    chat_id: int,
+    next_due: datetime,
+    due_date: date | None,
+    *,
+    only_if: Chat | None = None,
+) -> None:
+    """Move only the chat's next delivery; its settings are the person's, not the run's.
+
+    With ``only_if``, nothing moves unless the chat is still subscribed with the same
+    time and zone as that snapshot: a /time, /timezone or /unsubscribe that landed
+    while a message was in flight has already set the schedule it wants.
+    """
+    sql = "UPDATE chats SET next_due = ?, due_date = ? WHERE chat_id = ? AND subscribed = 1"
+    params: list[object] = [
+        to_unix(next_due),
+        None if due_date is None else due_date.isoformat(),
+        chat_id,
+    ]
+    if only_if is not None:
+        sql += " AND delivery_time = ? AND timezone = ?"
+        params += [only_if.delivery_time, only_if.timezone]
+    await db.execute(sql, params)
+
+
 async def save_round(db: aiosqlite.Connection, chat_id: int, state: RoundState) -> None:
     await db.execute(
         "UPDATE chats SET round_number = ?, round_key = ?, round_lo = ?, round_hi = ?,"

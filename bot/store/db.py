@@ -8,6 +8,7 @@ the only transaction boundaries. Everything outside ``transaction()`` autocommit
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open ``path`` (creating its folder) with the pragmas every connection needs."""
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _preflight(path)
     db = await aiosqlite.connect(path, isolation_level=None, cached_statements=_CACHED_STATEMENTS)
     try:
         # WAL lets readers (the bot) go on while a writer (an import) works.
@@ -48,6 +50,17 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+def _preflight(path: str | Path) -> None:
+    """Open and read the file once synchronously, so a folder, a file that is not a
+    database or a missing permission fails here with SQLite's own message, before
+    aiosqlite's worker thread is involved (its failed connects outlive the event loop)."""
+    probe = sqlite3.connect(path)
+    try:
+        probe.execute("PRAGMA schema_version").fetchone()
+    finally:
+        probe.close()
 
 
 @asynccontextmanager

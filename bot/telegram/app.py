@@ -91,9 +91,10 @@ def build_application(
 
 def add_handlers(app: Application, admin_ids: list[int]) -> None:  # type: ignore[type-arg]
     admins = filters.User(user_id=admin_ids)
-    app.add_handler(CommandHandler("stats", admin.stats, filters=admins))
-    app.add_handler(CommandHandler("reload", admin.reload, filters=admins))
-    app.add_handler(MessageHandler(filters.Document.ALL & admins, admin.upload))
+    new_messages = filters.UpdateType.MESSAGE
+    app.add_handler(CommandHandler("stats", admin.stats, filters=admins & new_messages))
+    app.add_handler(CommandHandler("reload", admin.reload, filters=admins & new_messages))
+    app.add_handler(MessageHandler(filters.Document.ALL & admins & new_messages, admin.upload))
     # Same group, after the admin ones: everyone else's tries end here, unanswered.
     app.add_handler(CommandHandler(list(admin.ADMIN_COMMANDS), admin.ignore))
     commands = [
@@ -109,15 +110,19 @@ def add_handlers(app: Application, admin_ids: list[int]) -> None:  # type: ignor
         ("unsubscribe", h.unsubscribe_command),
         ("stop", h.unsubscribe_command),
     ]
+    # New messages only: an edited "/unsubscribe" must not run again as something else.
     for name, callback in commands:
-        app.add_handler(CommandHandler(name, callback))
+        app.add_handler(CommandHandler(name, callback, filters=new_messages))
     app.add_handler(CallbackQueryHandler(h.button))
     app.add_handler(InlineQueryHandler(h.inline_query))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, h.chat_migrated))
     app.add_handler(ChatMemberHandler(h.membership_changed, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(MessageHandler(filters.COMMAND, h.unknown_command))
+    app.add_handler(MessageHandler(filters.COMMAND & new_messages, h.unknown_command))
     app.add_handler(
-        MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, h.plain_text)
+        MessageHandler(
+            filters.ChatType.PRIVATE & new_messages & (filters.TEXT | filters.Document.ALL),
+            h.plain_text,
+        )
     )
     app.add_error_handler(h.on_error)
 
@@ -174,7 +179,16 @@ async def load_collection(settings: Settings, store: Store) -> None:
     """Import ``TAKEAWAYS_PATH`` (idempotent), or the bundled sample into an empty database."""
     if settings.takeaways_path is not None:
         summary = await import_paths(store, [settings.takeaways_path])
-        log.info("import of %s: %s", settings.takeaways_path, summary.describe())
+        log.info(
+            "imported TAKEAWAYS_PATH=%s: %s new, %s updated, %s unchanged, %s failed",
+            settings.takeaways_path,
+            summary.new,
+            summary.updated,
+            summary.unchanged,
+            len(summary.failed),
+        )
+        for failure in summary.failed:
+            log.warning("not imported: %s", failure)
         return
     if (await store.stats()).takeaways == 0:
         summary = await import_paths(store, [SAMPLES])

@@ -53,7 +53,7 @@ async def sync_channels(bot: Bot, store: Store, settings: Settings, clock: Clock
         ):
             await apply_schedule(
                 store,
-                chat,
+                chat_id,
                 clock(),
                 subscribed=True,
                 delivery_time=settings.delivery_time,
@@ -65,8 +65,6 @@ async def sync_channels(bot: Bot, store: Store, settings: Settings, clock: Clock
         )
     for chat_id in await chat_db.subscribed_channels(store.db):
         if chat_id not in wanted:
-            dropped = await chat_db.get_chat(store.db, chat_id)
-            if dropped is not None:
-                await apply_schedule(store, dropped, clock(), subscribed=False)
-                log.info("channel %s is no longer in CHANNEL_IDS: unsubscribed", chat_id)
+            await apply_schedule(store, chat_id, clock(), subscribed=False)
+            log.info("channel %s is no longer in CHANNEL_IDS: unsubscribed", chat_id)
     return wanted

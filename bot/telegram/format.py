@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import urlsplit
 
 from bot.store import MARK_END, MARK_START, StoredTakeaway
 
@@ -31,28 +32,30 @@ def strip_marks(text: str) -> str:
     return text.replace(MARK_START, "").replace(MARK_END, "")
 
 
-def attribution_html(item: StoredTakeaway) -> str:
-    """``— Author, <a>Title</a>`` with the title linked to the original when possible."""
+def attribution_html(item: StoredTakeaway, *, limit: int = 1000) -> str:
+    """``— Author, <a>Title</a>`` with the title linked to the original when possible.
+
+    ``limit`` caps author and title (in characters) so a pathological export cannot
+    push a message over Telegram's limit.
+    """
     t = item.takeaway
     parts: list[str] = []
     if t.author:
-        parts.append(f"<i>{escape(t.author)}</i>")
-    link = t.url or t.source_url
+        parts.append(f"<i>{escape(truncate(t.author, limit))}</i>")
+    link = source_link(item)
     title = t.title or ("Source" if link else None)
     if title:
-        if link and is_web_url(link):
+        title = truncate(title, limit)
+        if link:
             parts.append(f'<a href="{escape(link)}">{escape(title)}</a>')
         else:
             parts.append(escape(title))
     return "— " + ", ".join(parts) if parts else ""
 
 
-def takeaway_messages(
-    item: StoredTakeaway, *, marked_text: str | None = None, header: str | None = None
-) -> list[str]:
+def takeaway_messages(item: StoredTakeaway, *, header: str | None = None) -> list[str]:
     """One takeaway as one or more HTML messages, each within Telegram's limit."""
-    body = marked_text if marked_text is not None else item.takeaway.text
-    chunks = split_text(body, _SPLIT_AT)
+    chunks = split_text(item.takeaway.text, _SPLIT_AT)
     messages = [marked_to_html(chunk) for chunk in chunks]
     if header:
         messages[0] = f"{header}\n\n{messages[0]}"
@@ -113,7 +116,23 @@ def split_text(text: str, limit: int) -> list[str]:
 
 
 def is_web_url(url: str) -> bool:
-    return url.startswith(("https://", "http://"))
+    """A link Telegram accepts for a button or text link: http(s), a real host, no spaces."""
+    if len(url) > 2048 or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    host = parts.hostname or ""
+    return parts.scheme in ("http", "https") and ("." in host or host == "localhost")
+
+
+def source_link(item: StoredTakeaway) -> str | None:
+    """The takeaway's own link, else its source's, if either is a usable web link."""
+    for link in (item.takeaway.url, item.takeaway.source_url):
+        if link and is_web_url(link):
+            return link
+    return None
 
 
 def truncate(text: str, limit: int) -> str:

@@ -8,6 +8,7 @@ input reaches the store unchecked and nothing a person types ends in silence.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo, available_timezones
@@ -125,6 +126,10 @@ async def may_change_schedule(update: Update, context: Context) -> bool:
     chat, user = update.effective_chat, update.effective_user
     if chat is None or chat.type in (ChatType.PRIVATE, ChatType.SENDER):
         return True
+    message = update.effective_message
+    sender = message.sender_chat if message is not None else None
+    if sender is not None and sender.id == chat.id:
+        return True  # an admin posting anonymously speaks as the group itself
     if user is None:
         return False
     try:
@@ -171,15 +176,41 @@ def describe_next(chat: Chat, now: datetime) -> str:
 
 
 def find_zone(name: str) -> str | None:
-    """An IANA zone name, matched case-insensitively (``europe/berlin`` works too)."""
-    candidate = name.strip().replace(" ", "_")
-    if not candidate or len(candidate) > 64:
+    """A canonical IANA zone for what a person typed, or None.
+
+    Accepts ``Europe/Berlin`` in any letter case, spaces for underscores, and a city
+    alone (``berlin``, ``new york``). Only Area/City names and UTC count: ``localtime``,
+    ``EST`` or ``posixrules`` exist on some machines but are not places, and may vanish
+    when the bot moves to another host.
+    """
+    wanted = "_".join(name.strip().split()).lower()
+    if not wanted or len(wanted) > 64:
         return None
-    zones = available_timezones()
-    if candidate in zones:
-        return candidate
-    lowered = {zone.lower(): zone for zone in zones}
-    return lowered.get(candidate.lower())
+    zones = _place_zones()
+    if wanted in zones:
+        return zones[wanted]
+    cities = [zone for key, zone in zones.items() if key.rsplit("/", 1)[-1] == wanted]
+    return cities[0] if len(cities) == 1 else None
+
+
+@functools.cache
+def _place_zones() -> dict[str, str]:
+    places = {"utc": "UTC"}
+    for zone in available_timezones():
+        area = zone.split("/", 1)[0]
+        if "/" in zone and area not in (
+            "Etc",
+            "posix",
+            "right",
+            "SystemV",
+            "US",
+            "Brazil",
+            "Canada",
+            "Chile",
+            "Mexico",
+        ):
+            places[zone.lower()] = zone
+    return places
 
 
 async def todays_takeaway(d: Deps, chat: Chat) -> StoredTakeaway | None:
@@ -208,7 +239,7 @@ async def start(update: Update, context: Context) -> None:
         return
     d = deps(context)
     now = d.clock()
-    chat = await apply_schedule(d.store, chat, now, subscribed=True)
+    chat = await apply_schedule(d.store, chat.chat_id, now, subscribed=True)
     user = update.effective_user
     name = f", {escape(user.first_name)}" if user and user.first_name else ""
     await reply(
@@ -285,14 +316,14 @@ async def send_results(update: Update, d: Deps, query: str, query_id: int, offse
 
 
 def results_html(hits: list[SearchHit], query: str, offset: int) -> str:
-    """Up to five results in one message, each shortened so the whole stays well in limit."""
+    """Up to five results in one message; every part is capped so the whole fits."""
     header = f"🔎 Results for “{escape(truncate(query, 100))}”"
     if offset:
         header += f" ({offset + 1}–{offset + len(hits)})"
     blocks = [f"<b>{header}</b>"]
     for number, hit in enumerate(hits, start=offset + 1):
-        text = marked_to_html(shorten_marked(hit.marked_text, 600))
-        blocks.append(f"{number}. {text}\n{attribution_html(hit.item)}")
+        text = marked_to_html(shorten_marked(hit.marked_text, 500))
+        blocks.append(f"{number}. {text}\n{attribution_html(hit.item, limit=120)}")
     return "\n\n".join(blocks)
 
 
@@ -342,9 +373,7 @@ async def time_command(update: Update, context: Context) -> None:
     d = deps(context)
     now = d.clock()
     text_time = f"{at:%H:%M}"
-    chat = await apply_schedule(
-        d.store, chat, now, subscribed=chat.subscribed, delivery_time=text_time
-    )
+    chat = await apply_schedule(d.store, chat.chat_id, now, delivery_time=text_time)
     await reply(
         update, f"Done: your daily takeaway comes at {text_time}. {describe_next(chat, now)}"
     )
@@ -374,7 +403,7 @@ async def timezone_command(update: Update, context: Context) -> None:
         return
     d = deps(context)
     now = d.clock()
-    chat = await apply_schedule(d.store, chat, now, subscribed=chat.subscribed, timezone=zone)
+    chat = await apply_schedule(d.store, chat.chat_id, now, timezone=zone)
     await reply(update, f"Done: time zone set to {escape(zone)}. {describe_next(chat, now)}")
 
 
@@ -385,7 +414,7 @@ async def subscribe_command(update: Update, context: Context) -> None:
     d = deps(context)
     now = d.clock()
     was = chat.subscribed
-    chat = await apply_schedule(d.store, chat, now, subscribed=True)
+    chat = await apply_schedule(d.store, chat.chat_id, now, subscribed=True)
     first = "You're already subscribed." if was else "Subscribed! ✅"
     await reply(update, f"{first} {describe_next(chat, now)}")
 
@@ -398,7 +427,7 @@ async def unsubscribe_command(update: Update, context: Context) -> None:
     if not chat.subscribed:
         await reply(update, "The daily takeaway is already off. /subscribe turns it back on.")
         return
-    await apply_schedule(d.store, chat, d.clock(), subscribed=False)
+    await apply_schedule(d.store, chat.chat_id, d.clock(), subscribed=False)
     await reply(
         update,
         "Unsubscribed: no more daily takeaways. /random still works, "
@@ -421,6 +450,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 
 async def plain_text(update: Update, context: Context) -> None:
+    """Private messages that are no command (text, or a file from a non-admin)."""
     await reply(
         update,
         "Send /random for a takeaway, or /search followed by words to find one. /help lists more.",
@@ -514,8 +544,9 @@ async def membership_changed(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure with the update's id, and tell the person something went wrong."""
-    log.error("error handling an update: %r", context.error, exc_info=context.error)
+    """Log the failure with its traceback, and tell the person something went wrong."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("error handling update %s: %r", update_id, context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         with contextlib.suppress(TelegramError):
             await reply(update, "Sorry, something went wrong there. Please try again.")

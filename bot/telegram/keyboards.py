@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.store import StoredTakeaway
-from bot.telegram.format import is_web_url
+from bot.telegram.format import source_link
 
 ANOTHER = "another"
 _MORE = re.compile(r"more:(\d{1,12}):(\d{1,6})")
@@ -40,8 +40,8 @@ def parse_callback(data: str | None) -> Callback | None:
 def takeaway_keyboard(item: StoredTakeaway) -> InlineKeyboardMarkup:
     """ "Another one", and the source when it has a web link."""
     row = [InlineKeyboardButton("🎲 Another one", callback_data=ANOTHER)]
-    link = item.takeaway.url or item.takeaway.source_url
-    if link and is_web_url(link):
+    link = source_link(item)
+    if link:
         row.append(InlineKeyboardButton("🔗 Source", url=link))
     return InlineKeyboardMarkup([row])
 

@@ -177,10 +177,8 @@ async def test_a_claim_in_flight_at_a_crash_is_not_sent_again(bot: BotHarness) -
     bot.clock.set(day(0, 9))
     # Claim as the run would, then "crash" before sending.
     from bot.delivery.daily import claim_batch
-    from bot.store import chats as chat_db
 
-    due = await chat_db.due_chats(bot.store.db, bot.clock(), 10)
-    claims, _ = await claim_batch(bot.store, due, bot.clock(), bot.rng)
+    claims, _ = await claim_batch(bot.store, bot.clock(), bot.rng)
     assert len(claims) == 1
     await bot.restart()
     assert await tick_at(bot, day(0, 9, 1)) == 0
@@ -291,3 +289,50 @@ async def test_each_run_logs_one_summary_line(
     await tick_at(bot, day(0, 9))
     lines = [r.getMessage() for r in caplog.records if "delivery run" in r.getMessage()]
     assert lines == ["delivery run: due=2 sent=1 blocked=1 failed=0 retried_later=0 skipped=0"]
+
+
+async def test_a_change_made_while_a_message_is_in_flight_wins(bot: BotHarness) -> None:
+    from bot.delivery.daily import Outcome, claim_batch, record_outcomes
+
+    await subscribe(bot, ADA)
+    await subscribe(bot, BEN)
+    bot.clock.set(day(0, 9))
+    claims, _ = await claim_batch(bot.store, bot.clock(), bot.rng)
+    # While both sends hang, Ada unsubscribes and Ben moves his time.
+    await bot.send(ADA, "/unsubscribe")
+    await bot.send(BEN, "/time 18:00")
+    failed = [Outcome(claim, "retry", "Bad Gateway") for claim in claims]
+    await record_outcomes(bot.store, failed, bot.clock())
+    rows = await bot.store.db.execute(
+        "SELECT chat_id, subscribed, delivery_time FROM chats ORDER BY chat_id"
+    )
+    assert [tuple(r) for r in await rows.fetchall()] == [(ADA, 0, "09:00"), (BEN, 1, "18:00")]
+
+
+async def test_two_commands_at_once_both_take_effect(bot: BotHarness) -> None:
+    await subscribe(bot, ADA)
+    first = bot.standin.user_sends(ADA, "/time 07:00")
+    second = bot.standin.user_sends(ADA, "/timezone Asia/Tokyo")
+    assert bot.tracker is not None
+    await bot.tracker.wait(first)
+    await bot.tracker.wait(second)
+    row = await bot.store.db.execute(
+        "SELECT delivery_time, timezone FROM chats WHERE chat_id = ?", (ADA,)
+    )
+    assert tuple(await row.fetchone()) == ("07:00", "Asia/Tokyo")
+
+
+async def test_one_broken_chat_does_not_stop_the_others(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await subscribe(bot, ADA)
+    await subscribe(bot, BEN)
+    async with bot.store.transaction():
+        await bot.store.db.execute(
+            "UPDATE chats SET timezone = 'Nowhere/Land' WHERE chat_id = ?", (ADA,)
+        )
+    bot.clock.set(day(0, 9))
+    report = await bot.deliver()
+    assert (report.sent, report.skipped) == (1, 1)
+    assert len(bot.dailies(BEN)) == 1
+    assert any("cannot schedule" in r.getMessage() for r in caplog.records)

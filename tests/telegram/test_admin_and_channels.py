@@ -51,7 +51,9 @@ async def test_a_bad_upload_gets_the_parse_error_and_imports_nothing(make_bot: M
 
 async def test_admin_tools_ignore_everybody_else(make_bot: Make) -> None:
     bot = await make_bot(admin_ids=[ADMIN])
-    assert await upload(bot, STRANGER, "ideas.txt", b"- Sneaky idea\n") == []
+    # A file from anyone else is just something the bot does not read: the usual hint.
+    [hint] = await upload(bot, STRANGER, "ideas.txt", b"- Sneaky idea\n")
+    assert hint.startswith("Send /random") and "import" not in hint
     for command in ("/stats", "/reload"):
         assert await bot.send(STRANGER, command) == []
     assert await count(bot) == 16

@@ -196,3 +196,99 @@ async def test_html_in_takeaways_is_escaped_and_long_ones_split(bot: BotHarness)
     assert "O'Brien & Co" in messages[-1].text and "<note> & stuff" in messages[-1].text
     assert messages[-1].buttons and not messages[0].buttons
     assert not bot.standin.failures
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("europe/berlin", "Europe/Berlin"),
+        ("berlin", "Europe/Berlin"),
+        ("new york", "America/New_York"),
+        ("utc", "UTC"),
+        ("localtime", None),
+        ("EST", None),
+        ("factory", None),
+        ("posixrules", None),
+        ("Etc/GMT+5", None),
+    ],
+)
+def test_find_zone_takes_places_only(typed: str, zone: str | None) -> None:
+    from bot.telegram.handlers import find_zone
+
+    assert find_zone(typed) == zone
+
+
+async def test_time_accepts_a_bare_hour(bot: BotHarness) -> None:
+    assert "comes at 07:00" in await bot.reply_text(ADA, "/time 7")
+
+
+async def test_search_results_stay_in_limit_with_huge_titles(bot: BotHarness) -> None:
+    items = [
+        Takeaway(text=f"needle {i} " + "hay " * 300, title="T" * 1500 + str(i), author="A" * 900)
+        for i in range(6)
+    ]
+    await bot.store.import_takeaways(items)
+    [message] = await bot.send(ADA, "/search needle")
+    assert len(message.text) <= 4096
+    assert not bot.standin.failures
+
+
+async def test_an_unusable_source_link_drops_the_button_not_the_message(bot: BotHarness) -> None:
+    broken = Takeaway(text="Only one here", title="Odd", url="https://exa mple.com/a b")
+    await bot.store.import_takeaways([broken])
+    async with bot.store.transaction():
+        await bot.store.db.execute("DELETE FROM takeaways WHERE text != 'Only one here'")
+    [message] = await bot.send(ADA, "/random")
+    assert [b["text"] for row in message.buttons for b in row] == ["🎲 Another one"]
+    assert not bot.standin.failures
+
+
+async def test_anonymous_group_admin_may_change_the_schedule(bot: BotHarness) -> None:
+    group = -4002
+    chat = bot.standin.add_chat(group, type="supergroup", title="Quiet readers")
+    anonymous = {
+        "id": 1087968824,
+        "is_bot": True,
+        "first_name": "Group",
+        "username": "GroupAnonymousBot",
+    }
+    update_id = bot.standin.push_update(
+        {
+            "message": {
+                "message_id": 1,
+                "date": 1772431200,
+                "chat": chat,
+                "from": anonymous,
+                "sender_chat": chat,
+                "text": "/time 08:15",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+            }
+        }
+    )
+    assert bot.tracker is not None
+    await bot.tracker.wait(update_id)
+    [reply] = bot.received(group)
+    assert "comes at 08:15" in reply.text
+
+
+async def test_an_edited_command_is_not_run_again(bot: BotHarness) -> None:
+    [sent] = await bot.send(ADA, "/random")
+    del sent
+    chat = {"id": ADA, "type": "private", "first_name": "Ada"}
+    update_id = bot.standin.push_update(
+        {
+            "edited_message": {
+                "message_id": 1,
+                "date": 1772431200,
+                "edit_date": 1772431300,
+                "chat": chat,
+                "from": {"id": ADA, "is_bot": False, "first_name": "Ada"},
+                "text": "/unsubscribe",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 12}],
+            }
+        }
+    )
+    assert bot.tracker is not None
+    await bot.tracker.wait(update_id)
+    assert len(bot.received(ADA)) == 1
