@@ -44,11 +44,15 @@ async def import_paths(
 ) -> ImportSummary:
     """Import every supported file under ``paths``; never raises for a bad file."""
     summary = ImportSummary()
+    paths = list(paths)
     try:
         files = list(iter_source_files(paths))
     except ParseError as error:
         summary.failed.append(str(error))
         return summary
+    if not files:
+        names = ", ".join(str(p) for p in paths)
+        summary.failed.append(f"{names}: no export files found (.md .txt .csv .jsonl .json)")
     for index, path in enumerate(files, start=1):
         if progress is not None:
             progress(index, len(files), path)
