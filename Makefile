@@ -8,3 +8,5 @@ test:
 	$(PY) tasks.py test
 bench:
 	$(PY) tasks.py bench
+image-test:
+	bash deploy/image-test.sh

@@ -15,7 +15,7 @@ from pathlib import Path
 import aiosqlite
 
 HEARTBEAT_KEY = "heartbeat"
-DEFAULT_MAX_AGE = 120.0  # seconds: long polls return every ~10 s, the beat is written every 30 s
+DEFAULT_MAX_AGE = 120.0  # seconds: long polls return every ~10 s, the beat is written every 10 s
 
 
 async def write_heartbeat(db: aiosqlite.Connection, now: datetime) -> None:

@@ -84,7 +84,7 @@ def build_application(
             delivery_tick, interval=DELIVERY_INTERVAL, first=1, name="daily-delivery"
         )
         app.job_queue.run_repeating(
-            heartbeat_job, interval=HEARTBEAT_INTERVAL, first=5, name="heartbeat"
+            heartbeat_job, interval=HEARTBEAT_INTERVAL, first=2, name="heartbeat"
         )
     return app
 
@@ -176,7 +176,11 @@ async def delivery_tick(context: Context) -> None:
 
 
 async def load_collection(settings: Settings, store: Store) -> None:
-    """Import ``TAKEAWAYS_PATH`` (idempotent), or the bundled sample into an empty database."""
+    """Import ``TAKEAWAYS_PATH`` (idempotent); a database still empty gets the bundled sample.
+
+    "Still empty" covers a fresh container, whose exports folder starts out empty: a new
+    bot should never answer /random with nothing.
+    """
     if settings.takeaways_path is not None:
         summary = await import_paths(store, [settings.takeaways_path])
         log.info(
@@ -189,7 +193,6 @@ async def load_collection(settings: Settings, store: Store) -> None:
         )
         for failure in summary.failed:
             log.warning("not imported: %s", failure)
-        return
     if (await store.stats()).takeaways == 0:
         summary = await import_paths(store, [SAMPLES])
         log.info("empty database: loaded the bundled sample: %s", summary.describe())

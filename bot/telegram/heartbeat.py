@@ -2,7 +2,7 @@
 
 A bot is healthy when it is actually talking to Telegram, not merely when its process
 exists: the long-poll request records each successful answer, and a job copies the
-latest one into the database every 30 seconds. In webhook mode the web server being up
+latest one into the database every 10 seconds. In webhook mode the web server being up
 and updates arriving is the sign instead.
 """
 
@@ -16,7 +16,9 @@ from telegram.request import HTTPXRequest
 from bot.ops import write_heartbeat
 from bot.telegram.deps import Context, Pulse, deps
 
-INTERVAL = timedelta(seconds=30)
+INTERVAL = timedelta(seconds=10)
+# A long poll answers within its 10 s timeout; three intervals of silence mean trouble.
+SILENCE = timedelta(seconds=30)
 
 
 class PollingRequest(HTTPXRequest):
@@ -41,7 +43,7 @@ async def heartbeat_job(context: Context) -> None:
         return
     now = d.clock()
     alive = d.settings.webhook_url is not None or (
-        d.pulse.last_ok is not None and now - d.pulse.last_ok <= 2 * INTERVAL
+        d.pulse.last_ok is not None and now - d.pulse.last_ok <= SILENCE
     )
     if alive:
         async with d.store.transaction():
