@@ -161,10 +161,11 @@ wanted = {"DATABASE_PATH": "/data/takeaways.db", "TAKEAWAYS_PATH": "/data/takeaw
 check(all(env.get(k) == v for k, v in wanted.items()),
       "Config.Env sets " + " ".join(f"{k}={env.get(k)}" for k in wanted))
 labels = c.get("Labels") or {}
-keys = ["title", "description", "source", "licenses", "version"]
+# (org.opencontainers.image.source is set from --build-arg SOURCE_URL when given.)
+keys = ["title", "description", "licenses", "version"]
 missing = [k for k in keys if not labels.get(f"org.opencontainers.image.{k}")]
 check(not missing and labels.get("org.opencontainers.image.licenses") == "MIT",
-      "OCI labels title/description/source/licenses=MIT/version"
+      "OCI labels title/description/licenses=MIT/version"
       + (f" (missing {missing})" if missing else
          f" (version {labels.get('org.opencontainers.image.version')})"))
 PY
