@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
+    settings: Settings | None = None
     try:
         settings = load_settings(args)
         result: int = args.handler(args, settings)
@@ -50,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"takeaways-bot: {error}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as error:
-        where = getattr(args, "database", None) or "the database"
+        where = settings.database_path if settings is not None else "the database"
         print(f"takeaways-bot: {describe_failure(error, where)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -133,7 +133,7 @@ async def run_console(settings: Settings) -> int:
         settings = settings.model_copy(update={**offline, "webhook_url": None, "channel_ids": []})
         async with await Store.open(settings.database_path) as store:
             await load_collection(settings, store)
-            app = build_application(settings, store, rate_limit=False)
+            app = build_application(settings, store, rate_limit=False, flood_guard=False)
             tracker = UpdateTracker(app)
             await start_bot(app)
             if interactive:

@@ -7,6 +7,7 @@ the only transaction boundaries. Everything outside ``transaction()`` autocommit
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -24,8 +25,10 @@ _CACHED_STATEMENTS = 256
 _PRAGMAS = (
     # foreign_keys is per connection and off by default in SQLite.
     "PRAGMA foreign_keys = ON",
-    # The bot and a CLI import may touch the file at once: wait, don't fail.
-    "PRAGMA busy_timeout = 5000",
+    # Statements wait only briefly for a lock inside SQLite, which would block the
+    # connection's one worker thread (and every query queued behind it); transactions
+    # wait for the write lock in ``begin_immediate`` instead, without blocking.
+    "PRAGMA busy_timeout = 50",
     # Safe with WAL (a power cut can lose the last commits, never corrupt the file).
     "PRAGMA synchronous = NORMAL",
 )
@@ -63,6 +66,28 @@ def _preflight(path: str | Path) -> None:
         probe.close()
 
 
+# How long a transaction waits for another process (a CLI import, a backup) to release
+# the write lock before giving up with SQLite's "database is locked".
+LOCK_WAIT = 30.0
+
+
+async def begin_immediate(db: aiosqlite.Connection, wait: float | None = None) -> None:
+    """Take the write lock, retrying with asyncio sleeps while another process holds it
+    (up to ``wait`` seconds, default ``LOCK_WAIT``), so the bot keeps answering reads."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + (LOCK_WAIT if wait is None else wait)
+    pause = 0.01
+    while True:
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or loop.time() >= deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.25)
+
+
 @asynccontextmanager
 async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Connection]:
     """All statements inside commit together or not at all; the exception propagates.
@@ -78,7 +103,7 @@ async def transaction(db: aiosqlite.Connection) -> AsyncIterator[aiosqlite.Conne
         raise RuntimeError("a transaction is already open on this connection")
     try:
         # Inside the try: if we are cancelled while BEGIN is queued, it still runs.
-        await db.execute("BEGIN IMMEDIATE")
+        await begin_immediate(db)
         yield db
         await db.execute("COMMIT")
     except BaseException:

@@ -3,6 +3,13 @@
 Everybody else is ignored without a word: the handlers are registered behind a user
 filter, followed in the same handler group by ``ignore`` for the same commands, so
 they are swallowed before the "unknown command" hint could reveal that they exist.
+They work in the admin's private chat with the bot only: in a group, /stats would
+show the bot's numbers to everyone there, and a file an admin shares with a group is
+meant for the group, not for the collection.
+
+An upload is fetched only when Telegram's size for it (from the message, or failing
+that from getFile) is known and within what bots may download, so memory stays bounded
+by ``MAX_UPLOAD`` whatever is sent.
 """
 
 from __future__ import annotations
@@ -11,6 +18,8 @@ import html
 import io
 
 from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
 
 from bot.delivery.schedule import local_date
 from bot.importer import ImportSummary, import_paths, import_upload
@@ -27,17 +36,36 @@ def summary_html(summary: ImportSummary) -> str:
     return f"<pre>{html.escape(summary.describe())}</pre>"
 
 
+def in_private(update: Update) -> bool:
+    """Admin tools answer only in the admin's private chat with the bot."""
+    chat = update.effective_chat
+    return chat is not None and chat.type == ChatType.PRIVATE
+
+
 async def upload(update: Update, context: Context) -> None:
     """An admin sent a file: parse and import it, then reply with the summary."""
     message = update.effective_message
-    if message is None or message.document is None:
+    if message is None or message.document is None or not in_private(update):
         return
     document = message.document
     name = document.file_name or "upload.txt"
+    too_large = f"{html.escape(name)} is too large (Telegram lets bots fetch 20 MB)."
     if document.file_size is not None and document.file_size > MAX_UPLOAD:
-        await reply(update, f"{html.escape(name)} is too large (Telegram lets bots fetch 20 MB).")
+        await reply(update, too_large)
         return
-    file = await document.get_file()
+    try:
+        file = await document.get_file()
+    except BadRequest as error:
+        if "too big" not in error.message.lower():
+            raise
+        await reply(update, too_large)
+        return
+    if file.file_size is None:  # rare; an unknown size could be anything
+        await reply(update, f"Telegram did not say how large {html.escape(name)} is: not fetched.")
+        return
+    if file.file_size > MAX_UPLOAD:
+        await reply(update, too_large)
+        return
     buffer = io.BytesIO()
     await file.download_to_memory(buffer)
     summary = await import_upload(deps(context).store, buffer.getvalue(), name)
@@ -45,6 +73,8 @@ async def upload(update: Update, context: Context) -> None:
 
 
 async def stats(update: Update, context: Context) -> None:
+    if not in_private(update):
+        return
     d = deps(context)
     collection = await d.store.stats()
     people = await chat_db.count_chats(d.store.db)
@@ -61,6 +91,8 @@ async def stats(update: Update, context: Context) -> None:
 
 
 async def reload(update: Update, context: Context) -> None:
+    if not in_private(update):
+        return
     d = deps(context)
     path = d.settings.takeaways_path
     if path is None:

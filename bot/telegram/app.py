@@ -30,7 +30,7 @@ from bot.delivery.daily import Send, deliver_due
 from bot.importer import import_paths
 from bot.settings import Settings
 from bot.store import Store, StoredTakeaway
-from bot.telegram import admin
+from bot.telegram import admin, flood
 from bot.telegram import handlers as h
 from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
@@ -50,9 +50,11 @@ def build_application(
     clock: Clock = system_clock,
     rate_limit: bool = True,
     jobs: bool = True,
+    flood_guard: bool = True,
 ) -> Application:  # type: ignore[type-arg]
     """The bot with its handlers and (unless ``jobs`` is off, as in tests that drive
-    the daily run by hand) its delivery and heartbeat jobs; ``start_bot`` runs it."""
+    the daily run by hand) its delivery and heartbeat jobs; ``start_bot`` runs it.
+    ``flood_guard`` off is for the console, where one person pipes a whole script."""
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     deps_ = Deps(settings=settings, store=store, clock=clock)
@@ -79,6 +81,8 @@ def build_application(
     app = builder.build()
     install(app.bot_data, deps_)
     add_handlers(app, settings.admin_ids)
+    if flood_guard:
+        flood.install(app, exempt=settings.admin_ids, epilogue_group=UpdateTracker.GROUP)
     if jobs and app.job_queue is not None:
         app.job_queue.run_repeating(
             delivery_tick, interval=DELIVERY_INTERVAL, first=1, name="daily-delivery"

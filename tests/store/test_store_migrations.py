@@ -31,7 +31,7 @@ async def test_fresh_file_is_created_and_migrated(db_path: Path) -> None:
         assert await _pragma(store, "user_version") == len(MIGRATIONS)
         assert await _pragma(store, "journal_mode") == "wal"
         assert await _pragma(store, "foreign_keys") == 1
-        assert await _pragma(store, "busy_timeout") == 5000
+        assert await _pragma(store, "busy_timeout") == 50
         assert await _pragma(store, "synchronous") == 1  # NORMAL
         assert not store.db.in_transaction
     names = {name for _, name, _ in _schema(db_path)}

@@ -1,0 +1,182 @@
+"""Flood control: a person who sends far more than anyone can read is slowed down politely.
+
+One handler in group -1, ahead of every other handler, counts each person's updates
+(commands anywhere, anything in a private chat, button presses, inline queries) on the
+injected clock. More than ``LIMIT`` within ``WINDOW`` and the update is dropped with
+``ApplicationHandlerStop``: the first dropped one gets a short note, the rest silence,
+until the person's rate is back under the limit. Dropped updates count too, so a
+sustained flood stays silent and costs the bot no Bot API request at all, and the
+handler slots it would have held stay free for everyone else. Chatter in groups
+(messages that are no command) is neither counted nor dropped. ``ADMIN_IDS`` are exempt:
+an admin may well send a folder of exports at once.
+
+``ApplicationHandlerStop`` skips every later handler group, including the epilogue
+group where ``UpdateTracker`` (bot/telegram/app.py) notes that the bot is done with an
+update; the console and the tests wait on it. So a dropped update is first handed to
+the handlers of the groups from ``epilogue_group`` on, exactly as PTB would have run
+them: nothing waits forever for an update the guard swallowed.
+
+Memory is bounded: a few floats per person seen within the window, pruned when more
+than ``MAX_PEOPLE`` are tracked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
+
+from bot.telegram.deps import Context, deps
+
+log = logging.getLogger(__name__)
+
+GROUP = -1
+LIMIT = 20  # updates per person within WINDOW: 2 a second, in bursts of 20
+WINDOW = timedelta(seconds=10)
+MAX_PEOPLE = 50_000
+NOTE = "Slow down a little, please 🙂 I'll answer again in a few seconds."
+
+
+@dataclass(slots=True)
+class _Rate:
+    """One person's latest update times (at most ``LIMIT``) and whether they were told."""
+
+    times: deque[float] = field(default_factory=lambda: deque(maxlen=LIMIT))
+    told: bool = False
+
+
+class FloodGuard:
+    """Per-person rate limit on incoming updates; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        exempt: Collection[int] = (),
+        epilogue_group: int | None = None,
+        limit: int = LIMIT,
+        window: timedelta = WINDOW,
+        max_people: int = MAX_PEOPLE,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        self.exempt = frozenset(exempt)
+        self.epilogue_group = epilogue_group
+        self.limit = limit
+        self.window = window.total_seconds()
+        self.max_people = max_people
+        self._rates: dict[int, _Rate] = {}
+        self.dropped = 0
+
+    def install(self, app: Application) -> None:  # type: ignore[type-arg]
+        app.add_handler(TypeHandler(Update, self.check), group=GROUP)
+
+    async def check(self, update: Update, context: Context) -> None:
+        """Let the update through, or drop it (``ApplicationHandlerStop``)."""
+        person = self.who(update)
+        if person is None:
+            return
+        now = deps(context).clock().timestamp()
+        rate = self._rate(person, now)
+        recent = rate.times
+        # A clock set back (tests do; so may an operator) never counts as a flood.
+        over = len(recent) == self.limit and 0 <= now - recent[0] < self.window
+        recent.append(now)
+        if not over:
+            rate.told = False
+            return
+        self.dropped += 1
+        if not rate.told:
+            rate.told = True
+            log.info("person %s floods the bot: slowed down", person)
+            await self._tell(update)
+        await self._epilogue(update, context)
+        raise ApplicationHandlerStop
+
+    def who(self, update: Update) -> int | None:
+        """The person an update counts against; None for updates that are not counted."""
+        if update.callback_query is not None or update.inline_query is not None:
+            user = update.effective_user
+            return None if user is None else self._unless_exempt(user.id)
+        message = update.message
+        if message is None:
+            return None  # edits, channel posts, membership changes: never dropped
+        is_command = bool(message.text and message.text.startswith("/"))
+        if not is_command and message.chat.type != ChatType.PRIVATE:
+            return None  # group chatter: the bot ignores it anyway
+        if message.sender_chat is not None:
+            # Anonymous admins and channels: count the chat, not Telegram's shared bot user.
+            return message.sender_chat.id
+        user = message.from_user
+        return None if user is None else self._unless_exempt(user.id)
+
+    def _unless_exempt(self, user_id: int) -> int | None:
+        return None if user_id in self.exempt else user_id
+
+    def _rate(self, person: int, now: float) -> _Rate:
+        rate = self._rates.get(person)
+        if rate is None:
+            if len(self._rates) >= self.max_people:
+                self._prune(now)
+            rate = self._rates[person] = _Rate(deque(maxlen=self.limit))
+        return rate
+
+    def _prune(self, now: float) -> None:
+        """Forget people quiet for a whole window (they are not limited); if everyone is
+        active, forget the oldest half (they get a fresh allowance, nothing worse)."""
+        quiet = [
+            p for p, r in self._rates.items() if not r.times or now - r.times[-1] >= self.window
+        ]
+        for person in quiet:
+            del self._rates[person]
+        if len(self._rates) >= self.max_people:
+            for person in list(self._rates)[: len(self._rates) // 2 + 1]:
+                del self._rates[person]
+
+    async def _tell(self, update: Update) -> None:
+        """The one note of a flood: a toast for a button, a message otherwise."""
+        with contextlib.suppress(TelegramError):
+            if update.callback_query is not None:
+                await update.callback_query.answer(NOTE)
+            elif update.effective_chat is not None:
+                await update.get_bot().send_message(update.effective_chat.id, NOTE)
+
+    async def _epilogue(self, update: Update, context: Context) -> None:
+        """Run the epilogue groups' handlers on the dropped update, one per group as PTB
+        does, so what waits for "the bot is done with this update" is not left waiting."""
+        if self.epilogue_group is None:
+            return
+        app: Any = context.application
+        for group in sorted(g for g in app.handlers if g >= self.epilogue_group):
+            for handler in app.handlers[group]:
+                check = handler.check_update(update)
+                if check is None or check is False:
+                    continue
+                try:
+                    await handler.handle_update(update, app, check, context)
+                except ApplicationHandlerStop:
+                    return
+                except Exception:
+                    log.exception("epilogue handler failed on dropped update %s", update.update_id)
+                break
+
+
+def install(
+    app: Application,  # type: ignore[type-arg]
+    *,
+    exempt: Collection[int] = (),
+    epilogue_group: int | None = None,
+) -> FloodGuard:
+    """Add the flood guard to ``app`` (group -1); returns it (tests look at ``dropped``)."""
+    guard = FloodGuard(exempt=exempt, epilogue_group=epilogue_group)
+    guard.install(app)
+    app.bot_data["flood_guard"] = guard
+    return guard
