@@ -23,7 +23,15 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
 import aiosqlite
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
+import httpx
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot.clock import Clock
 from bot.delivery.picker import pick_next_many
@@ -40,7 +48,10 @@ Send = Callable[[int, StoredTakeaway], Awaitable[None]]
 
 BATCH_SIZE = 500
 CONCURRENCY = 32
+TIMEOUT_ATTEMPTS = 2
 FIRST_RETRY = timedelta(minutes=1)
+# A slot just before local midnight whose chat is claimed just after it is still delivered.
+MIDNIGHT_GRACE = timedelta(hours=1)
 LONGEST_RETRY = timedelta(minutes=30)
 
 
@@ -78,7 +89,7 @@ class Claim:
 @dataclass(frozen=True, slots=True)
 class Outcome:
     claim: Claim
-    status: str  # sent | retry | blocked | failed | migrated
+    status: str  # sent | retry | timeout | blocked | failed | migrated
     error: str | None = None
     retry_after: float | None = None
     new_chat_id: int | None = None
@@ -96,9 +107,13 @@ async def deliver_due(
     """Deliver everything due at ``clock()``, batch by batch, and report the counts."""
     rng = rng or random.Random()
     report = RunReport()
+    # Claimed rows are marked "sending" and never sent twice, so whatever is claimed but
+    # not yet sent when the process dies is lost for the day: claiming no more than can
+    # be in flight at once bounds that loss by the send concurrency.
+    claim_size = max(1, min(batch_size, concurrency))
     while True:
         now = clock()
-        claims, batch_report = await claim_batch(store, now, rng, batch_size)
+        claims, batch_report = await claim_batch(store, now, rng, claim_size)
         report.add(batch_report)
         if not (batch_report.due or batch_report.skipped):
             break
@@ -188,12 +203,14 @@ class _Calendar:
     def due(self, chat: Chat) -> _Due | None:
         """The chat's delivery and where its schedule moves; None if its day is over.
 
-        The same decisions as ``_due_day`` (which see) and ``instant_for``.
+        A slot from a past local day still counts within ``MIDNIGHT_GRACE`` (a run that
+        was busy at 23:59 claims that chat at 00:01); older, the day was missed while the
+        bot was down, and today's slot counts if it has come, else nothing yet.
         """
         zone, at = chat.timezone, chat.delivery_time
         today = self.today(zone)
         day = chat.due_date or today
-        if day < today:
+        if day < today and self.slot(day, at, zone) < self.now - MIDNIGHT_GRACE:
             if self.slot(today, at, zone) > self.now:
                 return None
             day = today
@@ -201,17 +218,6 @@ class _Calendar:
             self.slot(day, at, zone)  # an unreadable time fails here, as it always did
         tomorrow = day + timedelta(days=1)
         return _Due(chat, day, self.slot(tomorrow, at, zone), tomorrow)
-
-
-def _due_day(chat: Chat, now: datetime) -> date | None:
-    """The local date this chat is due for, or None if that day is already over."""
-    today = local_date(now, chat.timezone)
-    day = chat.due_date or today
-    if day < today:
-        slot_today = instant_for(today, parse_hhmm(chat.delivery_time), chat.timezone)
-        # Down through yesterday's slot but today's has come: deliver today's now.
-        return today if slot_today <= now else None
-    return day
 
 
 async def _skip_missed_day(db: aiosqlite.Connection, chat: Chat, now: datetime) -> None:
@@ -343,7 +349,12 @@ async def send_one(claim: Claim, send: Send) -> Outcome:
         if "chat not found" in error.message.lower():
             return Outcome(claim, "blocked", error.message)
         return Outcome(claim, "failed", error.message)
-    except NetworkError as error:  # timeouts and 5xx land here
+    except TimedOut as error:
+        if isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return Outcome(claim, "retry", error.message)  # never left this machine
+        # The request went out and no answer came: it may well have arrived.
+        return Outcome(claim, "timeout", error.message)
+    except NetworkError as error:  # 5xx and connection errors: nothing arrived
         return Outcome(claim, "retry", error.message)
     except Exception as error:
         log.exception("unexpected error sending to chat %s", claim.chat.chat_id)
@@ -406,8 +417,16 @@ _SET_SENT = (
 
 
 async def _schedule_retry(db: aiosqlite.Connection, out: Outcome, now: datetime) -> int:
-    """Back off exponentially, but only within the same local day; 1 if scheduled."""
+    """Back off exponentially, but only within the same local day; 1 if scheduled.
+
+    A send that timed out after it went out may have arrived: it is retried once that
+    day, then given up, so a slow Telegram costs at most one duplicate, never a stream.
+    """
     chat, day = out.claim.chat, out.claim.day
+    if out.status == "timeout" and out.claim.attempts >= TIMEOUT_ATTEMPTS:
+        await chat_db.set_daily_status(db, chat.chat_id, day, "failed", out.error)
+        log.warning("chat %s: gave up for %s after repeated timeouts", chat.chat_id, day)
+        return 0
     delay = min(FIRST_RETRY * 2 ** (out.claim.attempts - 1), LONGEST_RETRY)
     if out.retry_after is not None:
         delay = max(delay, timedelta(seconds=out.retry_after))

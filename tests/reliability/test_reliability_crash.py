@@ -13,9 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from bot.delivery.daily import BATCH_SIZE, CONCURRENCY
+from bot.delivery.daily import CONCURRENCY
 from bot.telegram.standin import BotAPIStandin
 from tests.reliability.reliability_support import (
     FULL,
@@ -97,15 +95,6 @@ async def kill_mid_run_and_restart(tmp_path: Path, code: str | None) -> dict[str
     return figures
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        f"bot/delivery/daily.py claims BATCH_SIZE={BATCH_SIZE} chats ('sending') before "
-        f"sending any of them at CONCURRENCY={CONCURRENCY}: a kill mid-batch loses every "
-        "claimed chat not yet sent, far more than the messages in flight. Fix: claim at "
-        "most `concurrency` chats per batch (see docs/reliability.md)."
-    ),
-)
 async def test_a_kill_mid_run_loses_at_most_the_messages_in_flight(tmp_path: Path) -> None:
     figures = await kill_mid_run_and_restart(tmp_path, code=None)
     assert figures["twice"] == 0

@@ -19,8 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from bot.clock import ManualClock
 from bot.delivery.daily import deliver_due
 from bot.delivery.schedule import instant_for
@@ -235,16 +233,6 @@ async def test_thirty_days_one_takeaway_a_day_no_repeats_within_a_round(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bot/delivery/daily.py decides a chat's day from the clock at claim time: a chat "
-        "whose slot came before local midnight but whose batch is claimed after it (a long "
-        "run, slow sends, ticks skipped while the run goes on) is 'missed' and gets nothing "
-        "that day, though the bot was up at its slot. Fix: deliver a due_date whose slot "
-        "passed less than a grace period ago (see docs/reliability.md)."
-    ),
-)
 async def test_a_run_that_crosses_midnight_still_delivers_the_slots_before_it(
     bot: BotHarness,
 ) -> None:
