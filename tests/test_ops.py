@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,8 +13,9 @@ from bot.logs import JsonFormatter, RedactingFormatter
 from bot.ops import backup, check_health, write_heartbeat
 from bot.sources.model import Takeaway
 from bot.store import Store
-from bot.store.migrations import MIGRATIONS, split_statements
+from bot.store.migrations import MIGRATIONS
 from tests.conftest import BotHarness
+from tests.first_schema import first_schema
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
@@ -73,24 +73,7 @@ def test_backup_of_a_missing_database_fails_clearly(tmp_path: Path) -> None:
 
 async def test_a_database_from_the_first_schema_upgrades(tmp_path: Path) -> None:
     path = tmp_path / "v1.db"
-    # Build the database exactly as the first released schema left it.
-    with sqlite3.connect(path) as db:
-        for statement in split_statements(MIGRATIONS[0]):
-            db.execute(statement)
-        db.execute(
-            "INSERT INTO sources (id, key, title, author, url, category, created_at)"
-            " VALUES (1, 'k', 'Old book', 'Old author', NULL, 'books', '2025-01-01')"
-        )
-        db.execute(
-            "INSERT INTO takeaways (id, source_id, ident, text, note, tags, url, location,"
-            " highlighted_at, content_hash, created_at, updated_at) VALUES"
-            " (1, 1, 'i', 'An old idea', NULL, '[]', NULL, NULL, NULL, 'h', '2025', '2025')"
-        )
-        db.execute(
-            "INSERT INTO takeaways_fts (rowid, text, title, author)"
-            " VALUES (1, 'An old idea', 'Old book', 'Old author')"
-        )
-        db.execute("PRAGMA user_version = 1")
+    first_schema(path)
     async with await Store.open(path) as store:
         row = await store.db.execute("PRAGMA user_version")
         assert (await row.fetchone())[0] == len(MIGRATIONS)

@@ -19,9 +19,9 @@ from pydantic import SecretStr
 from bot.clock import ManualClock
 from bot.settings import Settings
 from bot.store import MIGRATIONS, SchemaTooNewError, Store
-from bot.store.migrations import split_statements
 from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
+from tests.first_schema import first_schema
 from tests.reliability.reliability_support import (
     Subscriber,
     daily_counts,
@@ -41,28 +41,6 @@ V3 = """
 ALTER TABLE chats ADD COLUMN language TEXT;
 CREATE INDEX daily_by_status ON daily (status);
 """
-
-
-def first_schema(path: Path) -> None:
-    """A database exactly as the first released schema left it (see tests/test_ops.py)."""
-    with sqlite3.connect(path) as db:
-        for statement in split_statements(MIGRATIONS[0]):
-            db.execute(statement)
-        db.execute(
-            "INSERT INTO sources (id, key, title, author, url, category, created_at)"
-            " VALUES (1, 'k', 'Old book', 'Old author', NULL, 'books', '2025-01-01')"
-        )
-        db.execute(
-            "INSERT INTO takeaways (id, source_id, ident, text, note, tags, url, location,"
-            " highlighted_at, content_hash, created_at, updated_at) VALUES"
-            " (1, 1, 'i', 'An old idea', NULL, '[]', NULL, NULL, NULL, 'h', '2025', '2025')"
-        )
-        db.execute(
-            "INSERT INTO takeaways_fts (rowid, text, title, author)"
-            " VALUES (1, 'An old idea', 'Old book', 'Old author')"
-        )
-        db.execute("PRAGMA user_version = 1")
-    db.close()
 
 
 async def running(
