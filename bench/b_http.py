@@ -1,0 +1,379 @@
+"""End to end over HTTP: the real bot (python-telegram-bot, httpx) against the stand-in
+Bot API running in a second process.
+
+* ``standin``: the stand-in alone, with a raw keep-alive socket client, and
+  python-telegram-bot's ``Bot.send_message`` alone (no code of ours): the two bounds
+  the bot's own figures sit under.
+* ``delivery`` / ``delivery-limited``: the daily run, limiter off / at Telegram's 30/s.
+* ``commands`` / ``commands-limited``: many people send /random at the same moment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import statistics
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from pydantic import SecretStr
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.ext import BaseRateLimiter, Defaults, ExtBot
+
+from bench import gen
+from bench.limiter import WindowLimiter
+from bench.remote import RemoteStandin
+from bench.report import Figure, at_least, at_most, info, percentile
+from bench.transport import LeanRequest
+from bench.workspace import Workspace
+from bot.clock import ManualClock
+from bot.delivery.daily import RunReport, deliver_due
+from bot.settings import Settings
+from bot.store import Store
+from bot.telegram.app import build_application, daily_sender, start_bot, stop_bot
+from bot.telegram.format import takeaway_messages
+from bot.telegram.keyboards import takeaway_keyboard
+
+TELEGRAM_RATE = 30  # messages per second, Telegram's limit for one bot
+COMMAND_USERS_FROM = 50_000_001  # chat ids of the people sending commands
+
+
+@asynccontextmanager
+async def running_bot(
+    tg: RemoteStandin, path: Path, *, rate_limit: bool
+) -> AsyncIterator[tuple[Any, Store, ManualClock]]:
+    """The bot as ``takeaways-bot run`` wires it (polling, handlers), minus the jobs:
+    the benchmark runs the daily job itself, at a fixed instant."""
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        bot_token=SecretStr(tg.token),
+        bot_api_url=tg.url,
+        database_path=path,
+    )
+    async with await Store.open(path) as store:
+        clock = ManualClock(gen.BENCH_NOW)
+        app = build_application(settings, store, clock=clock, rate_limit=rate_limit, jobs=False)
+        await start_bot(app)
+        try:
+            yield app, store, clock
+        finally:
+            await stop_bot(app)
+
+
+async def _sample_message(path: Path) -> tuple[str, str]:
+    """A typical takeaway message (HTML text, keyboard JSON) as the bot sends it."""
+    async with await Store.open(path) as store:
+        item = await store.get_takeaway(1)
+    assert item is not None
+    keyboard = json.dumps(takeaway_keyboard(item).to_dict())
+    return takeaway_messages(item)[0], keyboard
+
+
+async def _raw_client(url: str, body: bytes, count: int) -> None:
+    """Sequential requests on one keep-alive connection, parsing just enough HTTP."""
+    parts = urlsplit(url)
+    reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+    head = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    request = head + body
+    try:
+        for _ in range(count):
+            writer.write(request)
+            answer = await reader.readuntil(b"\r\n\r\n")
+            if not answer.startswith(b"HTTP/1.1 200"):
+                raise AssertionError(answer[:200].decode("latin-1"))
+            length = 0
+            for line in answer.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            await reader.readexactly(length)
+    finally:
+        writer.close()
+
+
+async def run_standin(ws: Workspace) -> list[Figure]:
+    path = await ws.collection(ws.sizes.small_collection)
+    text, keyboard = await _sample_message(path)
+    requests = 20_000 if ws.sizes.collection >= 1_000_000 else 5_000
+    connections = 4
+    async with RemoteStandin() as tg:
+        await tg.call("add_chats", first=1, count=connections)
+        url = f"{tg.url}/bot{tg.token}/sendMessage"
+        raw_rates = []
+        # A takeaway as the bot sends it (HTML to parse, a keyboard to check), then a bare
+        # "hi": the stand-in's cost per request depends on what it has to validate.
+        for fields in (
+            {"text": text, "parse_mode": "HTML", "reply_markup": keyboard},
+            {"text": "hi"},
+        ):
+            bodies = [urlencode({"chat_id": n + 1, **fields}).encode() for n in range(connections)]
+            started = time.perf_counter()
+            per_client = requests // connections
+            await asyncio.gather(*(_raw_client(url, body, per_client) for body in bodies))
+            raw_rates.append(per_client * connections / (time.perf_counter() - started))
+        raw_rate, short_rate = raw_rates
+        # python-telegram-bot alone: no code of ours between the loop and httpx; then the
+        # same with the lean transport (bench.transport) in place of httpx.
+        rates = []
+        for request in (None, LeanRequest()):
+            bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=request)
+            async with bot:
+                sends = requests // 5
+                gate = asyncio.Semaphore(4)
+
+                async def send(n: int, bot: Bot = bot, gate: asyncio.Semaphore = gate) -> None:
+                    async with gate:
+                        await bot.send_message(n % connections + 1, text, parse_mode=ParseMode.HTML)
+
+                started = time.perf_counter()
+                await asyncio.gather(*(send(n) for n in range(sends)))
+                rates.append(sends / (time.perf_counter() - started))
+        ptb_rate, lean_rate = rates
+        stats = await tg.call("stats")
+    if stats["other_failures"] or stats["internal_errors"]:
+        raise AssertionError(f"the stand-in refused requests: {stats}")
+    return [
+        at_least(
+            "standin.raw_requests",
+            raw_rate,
+            "req/s",
+            2 * 1_500,
+            f"a takeaway message, {connections} connections; 2x the delivery target",
+        ),
+        info("standin.raw_requests_short", short_rate, "req/s", 'the same with text "hi"'),
+        info("ptb.send_message_alone", ptb_rate, "msg/s", "Bot.send_message (httpx), 4 at a time"),
+        info(
+            "ptb.send_message_lean_transport",
+            lean_rate,
+            "msg/s",
+            "experiment: the same with bench.transport",
+        ),
+    ]
+
+
+def _variant_bot(tg: RemoteStandin, *, lean: bool, limiter: BaseRateLimiter[Any] | None) -> Any:
+    """A bot configured like the product's (same defaults), for the experiments: the
+    lean transport, or a differently tuned rate limiter."""
+    return ExtBot(
+        tg.token,
+        base_url=f"{tg.url}/bot",
+        request=LeanRequest() if lean else None,
+        defaults=Defaults(
+            parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        ),
+        rate_limiter=limiter,
+    )
+
+
+async def _deliver(
+    ws: Workspace,
+    count: int,
+    *,
+    rate_limit: bool,
+    name: str,
+    lean: bool = False,
+    limiter: BaseRateLimiter[Any] | None = None,
+) -> tuple[float, dict[str, Any], RunReport]:
+    """Run the daily job for ``count`` due subscribers; (seconds, stand-in stats, report).
+
+    By default through the bot as the product builds it; with ``lean`` or ``limiter``,
+    through the same delivery code on a bot with that one thing changed.
+    """
+    collection = await ws.collection(ws.sizes.collection)
+    path = ws.copy(collection, f"{name}.db")
+    gen.add_subscribers(path, count, ws.seed)
+    try:
+        async with RemoteStandin() as tg:
+            await tg.call("add_chats", first=1, count=count)
+            if rate_limit or limiter is not None:
+                await tg.call("configure", max_sends_per_second=TELEGRAM_RATE)
+            if lean or limiter is not None:
+                async with (
+                    await Store.open(path) as store,
+                    _variant_bot(tg, lean=lean, limiter=limiter) as bot,
+                ):
+                    await tg.call("reset")
+                    started = time.perf_counter()
+                    report = await deliver_due(
+                        store,
+                        daily_sender(bot),
+                        ManualClock(gen.BENCH_NOW),
+                        rng=random.Random(ws.seed),
+                    )
+                    elapsed = time.perf_counter() - started
+            else:
+                async with running_bot(tg, path, rate_limit=rate_limit) as (app, store, clock):
+                    await tg.call("reset")
+                    started = time.perf_counter()
+                    report = await deliver_due(
+                        store, daily_sender(app.bot), clock, rng=random.Random(ws.seed)
+                    )
+                    elapsed = time.perf_counter() - started
+            stats = await tg.call("stats", times=True)
+    finally:
+        ws.remove(path)
+    if report.due != count or stats["sent"] != report.sent or stats["internal_errors"]:
+        raise AssertionError(f"delivery went wrong: {report.line()}; stand-in: {stats['sent']}")
+    if not (rate_limit or limiter) and report.sent != count:
+        raise AssertionError(f"without a limiter every message must go: {report.line()}")
+    return elapsed, stats, report
+
+
+async def run_delivery(ws: Workspace) -> list[Figure]:
+    count = ws.sizes.delivery_messages
+    elapsed, _, _ = await _deliver(ws, count, rate_limit=False, name="delivery")
+    lean_elapsed, _, _ = await _deliver(ws, count, rate_limit=False, name="delivery", lean=True)
+    return [
+        at_least(
+            "delivery.rate",
+            count / elapsed,
+            "msg/s",
+            1_500,
+            f"{count:,} subscribers, limiter off, {elapsed:.1f} s",
+        ),
+        info(
+            "delivery.rate_lean_transport",
+            count / lean_elapsed,
+            "msg/s",
+            "experiment: same code, bench.transport instead of httpx",
+        ),
+    ]
+
+
+def _steady_rate(times: list[float]) -> float:
+    """Messages per second once the first second (a limiter's burst) is over: the slope
+    of a least-squares line through (send time, messages so far), which a limiter that
+    sends in bursts (a window's worth at once) does not throw off the way "messages
+    divided by first-to-last time" would."""
+    points = [(t, n) for n, t in enumerate(times) if t >= times[0] + 1.0]
+    if len(points) < 3:
+        return float("nan")
+    mean_t = statistics.fmean(t for t, _ in points)
+    mean_n = statistics.fmean(n for _, n in points)
+    var = sum((t - mean_t) ** 2 for t, _ in points)
+    cov = sum((t - mean_t) * (n - mean_n) for t, n in points)
+    return cov / var
+
+
+def _busiest_second(times: list[float]) -> int:
+    """The most sends the stand-in saw within any one second."""
+    most, start = 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= 1.0:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+async def run_delivery_limited(ws: Workspace) -> list[Figure]:
+    count = ws.sizes.limited_messages
+    figures = []
+    # The product's limiter, then the experiment (bench.limiter) on the same delivery code.
+    for label, limiter in (("", None), ("_window_limiter", WindowLimiter())):
+        elapsed, stats, report = await _deliver(
+            ws, count, rate_limit=True, name="limited", limiter=limiter
+        )
+        times = stats["send_times"]
+        sustained = _steady_rate(times)
+        off = abs(sustained - TELEGRAM_RATE) / TELEGRAM_RATE
+        experiment = "experiment: " if limiter else ""
+        figures += [
+            Figure(
+                f"delivery_limited{label}.sustained_rate",
+                sustained,
+                "msg/s",
+                "30 +/- 5%",
+                None if limiter else off <= 0.05,
+                f"{experiment}{count:,} messages, after the first second",
+            ),
+            info(
+                f"delivery_limited{label}.overall_rate",
+                (len(times) - 1) / (times[-1] - times[0]),
+                "msg/s",
+                f"first to last send, run {elapsed:.1f} s",
+            ),
+            info(
+                f"delivery_limited{label}.busiest_second",
+                _busiest_second(times),
+                "msg",
+                "most sends the stand-in saw in any one second",
+            ),
+            Figure(
+                f"delivery_limited{label}.429s",
+                stats["too_many"],
+                "answers",
+                "<= 0",
+                None if limiter else stats["too_many"] == 0,
+                f"{experiment}stand-in refuses the 31st send in any second",
+            ),
+            info(
+                f"delivery_limited{label}.delivered",
+                report.sent,
+                f"of {count:,}",
+                f"{report.retried} rescheduled after 429s (the run's retry, minutes later)",
+            ),
+        ]
+    return figures
+
+
+async def _commands(ws: Workspace, users: int, *, rate_limit: bool) -> dict[str, Any]:
+    path = await ws.collection(ws.sizes.collection)
+    async with RemoteStandin() as tg:
+        await tg.call("add_chats", first=COMMAND_USERS_FROM, count=users)
+        if rate_limit:
+            await tg.call("configure", max_sends_per_second=TELEGRAM_RATE)
+        async with running_bot(tg, path, rate_limit=rate_limit):
+            await tg.call("reset")
+            await tg.call("push", first=COMMAND_USERS_FROM, count=users, text="/random")
+            timeout = 30 + (users / TELEGRAM_RATE) * 2 if rate_limit else 120
+            stats = await tg.wait_answered(users, timeout)
+    if stats["internal_errors"] or stats["other_failures"]:
+        raise AssertionError(f"the stand-in refused requests: {stats}")
+    return stats
+
+
+async def run_commands(ws: Workspace) -> list[Figure]:
+    users = ws.sizes.command_users
+    stats = await _commands(ws, users, rate_limit=False)
+    latencies = [s * 1000 for s in stats["latencies"]]
+    return [
+        at_least("commands.answered", stats["answered"], "of " + f"{users:,}", users),
+        at_most(
+            "commands.p99",
+            percentile(latencies, 0.99),
+            "ms",
+            500,
+            f"p50 {percentile(latencies, 0.5):.0f} ms; update queued -> reply received",
+        ),
+        info("commands.all_answered_in", stats["span"], "s", "limiter off"),
+    ]
+
+
+async def run_commands_limited(ws: Workspace) -> list[Figure]:
+    users = ws.sizes.limited_users
+    stats = await _commands(ws, users, rate_limit=True)
+    latencies = [s * 1000 for s in stats["latencies"]]
+    # The limiter's own bound: a burst of 30 at once, then 30 a second.
+    bound = max(0, users - TELEGRAM_RATE) / TELEGRAM_RATE
+    return [
+        at_least("commands_limited.answered", stats["answered"], "of " + f"{users:,}", users),
+        Figure(
+            "commands_limited.all_answered_in",
+            stats["span"],
+            "s",
+            f"~{bound:.1f} (limiter)",
+            stats["span"] <= bound * 1.05 + 1.0,
+            f"p99 {percentile(latencies, 0.99) / 1000:.1f} s; bound = (N - 30) / 30",
+        ),
+        at_most("commands_limited.429s", stats["too_many"], "answers", 0, "stand-in at 30/s"),
+    ]
