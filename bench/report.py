@@ -42,7 +42,7 @@ class Figure:
 def format_value(value: float) -> str:
     if math.isnan(value):
         return "n/a"
-    if value == int(value) and abs(value) >= 100:
+    if value == int(value):
         return f"{int(value):,}"
     if abs(value) >= 100:
         return f"{value:,.0f}"
