@@ -10,40 +10,59 @@ from bench.report import Figure, at_most, info
 from bench.sysinfo import peak_rss_kib, rss_kib
 from bench.workspace import Workspace
 from bot.clock import ManualClock
-from bot.delivery.daily import deliver_due
+from bot.delivery.daily import RunReport, deliver_due
 from bot.store import Store, StoredTakeaway
 from bot.store import chats as chat_db
 
 TARGET_S_PER_MILLION = 60.0
+# The experiment: claims of this size (the daily run claims at most its send concurrency,
+# so that a crash loses no more than what was in flight; this shows what that costs).
+LARGE_CLAIMS = 500
 
 
 async def _no_send(chat_id: int, item: StoredTakeaway) -> None:
     return None
 
 
-async def run(ws: Workspace) -> list[Figure]:
-    count = ws.sizes.daily_subscribers
+async def _run(ws: Workspace, count: int, **options: int) -> tuple[float, RunReport, float]:
+    """(seconds, report, peak RSS growth in MB) of one run over ``count`` due chats."""
     collection = await ws.collection(ws.sizes.collection)
     path = ws.copy(collection, "daily.db")
     ws.say(f"adding {count:,} subscribers, all due")
     gen.add_subscribers(path, count, ws.seed)
-    async with await Store.open(path) as store:
-        clock = ManualClock(gen.BENCH_NOW)
-        rss_before, hwm_before = rss_kib(), peak_rss_kib()
-        started = time.perf_counter()
-        report = await deliver_due(store, _no_send, clock, rng=random.Random(ws.seed))
-        elapsed = time.perf_counter() - started
-        hwm_after = peak_rss_kib()
-        ledger = await chat_db.count_daily(store.db, gen.BENCH_NOW.date())
-        again = await deliver_due(store, _no_send, clock, rng=random.Random(ws.seed))
-    ws.remove(path)
+    try:
+        async with await Store.open(path) as store:
+            clock = ManualClock(gen.BENCH_NOW)
+            rss_before, hwm_before = rss_kib(), peak_rss_kib()
+            started = time.perf_counter()
+            report = await deliver_due(
+                store, _no_send, clock, rng=random.Random(ws.seed), **options
+            )
+            elapsed = time.perf_counter() - started
+            hwm_after = peak_rss_kib()
+            ledger = await chat_db.count_daily(store.db, gen.BENCH_NOW.date())
+            again = await deliver_due(store, _no_send, clock, rng=random.Random(ws.seed))
+    finally:
+        ws.remove(path)
     if report.sent != count or sum(ledger.values()) != count or again.due:
         raise AssertionError(f"bookkeeping went wrong: {report.line()}, ledger {ledger}")
+    return elapsed, report, max(0, hwm_after - max(hwm_before, rss_before)) / 1024
+
+
+async def run(ws: Workspace) -> list[Figure]:
+    count = ws.sizes.daily_subscribers
+    elapsed, _, growth = await _run(ws, count)
+    large, _, _ = await _run(ws, count, batch_size=LARGE_CLAIMS, concurrency=LARGE_CLAIMS)
     target = TARGET_S_PER_MILLION * count / 1_000_000
     at = f"{count:,} subscribers due, {ws.sizes.collection:,} takeaways"
-    growth = max(0, hwm_after - max(hwm_before, rss_before)) / 1024
     return [
         at_most("daily.bookkeeping_total", elapsed, "s", target, at),
         info("daily.bookkeeping_rate", count / elapsed, "chats/s", "claim + pick + record"),
         info("daily.peak_rss_growth", growth, "MB", "peak RSS above the start: flat in N"),
+        info(
+            "daily.bookkeeping_total_claims_500",
+            large,
+            "s",
+            f"experiment: claims of {LARGE_CLAIMS} instead of at most the send concurrency",
+        ),
     ]

@@ -38,12 +38,12 @@ QUICK = Sizes(
     search_queries=1_000,
     like_queries=10,
     picks=2_000,
-    daily_subscribers=100_000,
-    delivery_messages=5_000,
+    daily_subscribers=50_000,
+    delivery_messages=3_000,
     limited_messages=200,
     command_users=300,
     limited_users=150,
-    memory_subscribers=5_000,
+    memory_subscribers=3_000,
 )
 
 FULL = Sizes(

@@ -70,7 +70,13 @@ async def test_tiny_daily_benchmark_end_to_end(tmp_path: Path) -> None:
     """Generated collection and subscribers, the real daily run with a no-op send."""
     figures = await b_daily.run(Workspace(tmp_path, 1, TINY, verbose=False))
     check_figures(
-        figures, ["daily.bookkeeping_total", "daily.bookkeeping_rate", "daily.peak_rss_growth"]
+        figures,
+        [
+            "daily.bookkeeping_total",
+            "daily.bookkeeping_rate",
+            "daily.peak_rss_growth",
+            "daily.bookkeeping_total_claims_500",
+        ],
     )
 
 
