@@ -107,7 +107,11 @@ class BotHarness:
     async def deliver(self, **kw: Any) -> RunReport:
         """One tick of the daily job at the clock's current time."""
         return await deliver_due(
-            self.store, daily_sender(self.app.bot), self.clock, rng=self.rng, **kw
+            self.store,
+            daily_sender(self.app.bot, self.store, self.settings.admin_ids),
+            self.clock,
+            rng=self.rng,
+            **kw,
         )
 
     def received(self, chat_id: int) -> list[SentMessage]:

@@ -163,7 +163,8 @@ def test_console_chats_through_piped_input(db: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Welcome" in out
-    assert "[1] 🎲 Another one" in out and "[2] 🔗 Source (https://twitter.com/svpino" in out
+    assert "[1] ❤️ Keep" in out and "[3] 🎲 Another one" in out
+    assert "[4] 🔗 Source (https://twitter.com/svpino" in out
     assert "**Python**" in out
     assert "I don't know that command" in out
     assert "Traceback" not in result.stderr

@@ -34,17 +34,18 @@ from telegram.error import (
 )
 
 from bot.clock import Clock
-from bot.delivery.picker import pick_next_many
-from bot.delivery.schedule import instant_for, local_date
+from bot.delivery.picker import pick_delivery, pick_next_many
+from bot.delivery.rounds import RoundState
+from bot.delivery.schedule import instant_for, local_date, next_delivery_day
 from bot.settings import parse_hhmm
-from bot.store import Store, StoredTakeaway
+from bot.store import Store, StoredTakeaway, personal
 from bot.store import chats as chat_db
-from bot.store import takeaways as takeaway_db
 from bot.store.chats import Chat, to_unix
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[int, StoredTakeaway], Awaitable[None]]
+# Sends one delivery (one message, or several if long) of one or more takeaways.
+Send = Callable[[int, Sequence[StoredTakeaway]], Awaitable[None]]
 
 BATCH_SIZE = 500
 CONCURRENCY = 32
@@ -82,7 +83,7 @@ class RunReport:
 class Claim:
     chat: Chat
     day: date
-    item: StoredTakeaway
+    items: tuple[StoredTakeaway, ...]
     attempts: int
 
 
@@ -157,13 +158,17 @@ async def claim_batch(
                 )
                 await chat_db.move_due(db, chat.chat_id, now + timedelta(days=1), None)
                 report.skipped += 1
-        claims, items = await _claim_due(db, due, rng)
+        claims, items = await _claim_due(db, due, rng, now)
     report.due += len(claims)
     report.skipped += len(due) - len(claims)
-    missing = [tid for _, _, tid, _ in claims if tid not in items]
+    missing = [tid for _, _, ids, _ in claims for tid in ids if tid not in items]
     if missing:  # retries of an earlier pick
         items.update(await store.get_takeaways(missing))
-    ready = [Claim(chat, day, items[tid], n) for chat, day, tid, n in claims if tid in items]
+    ready = [
+        Claim(chat, day, tuple(items[tid] for tid in ids if tid in items), n)
+        for chat, day, ids, n in claims
+        if any(tid in items for tid in ids)
+    ]
     return ready, report
 
 
@@ -171,8 +176,9 @@ async def claim_batch(
 class _Due:
     chat: Chat
     day: date  # the local date being delivered
-    next_due: datetime  # the slot on the day after it
+    next_due: datetime  # the slot on the next delivery day after it
     next_date: date
+    delivers: bool = True  # False: not one of the chat's days, only the schedule moves
 
 
 class _Calendar:
@@ -205,7 +211,9 @@ class _Calendar:
 
         A slot from a past local day still counts within ``MIDNIGHT_GRACE`` (a run that
         was busy at 23:59 claims that chat at 00:01); older, the day was missed while the
-        bot was down, and today's slot counts if it has come, else nothing yet.
+        bot was down, and today's slot counts if it has come, else nothing yet. A day
+        that is not one of the chat's delivery days (it changed /days since) is no
+        delivery: the schedule just moves on to the next one.
         """
         zone, at = chat.timezone, chat.delivery_time
         today = self.today(zone)
@@ -216,8 +224,8 @@ class _Calendar:
             day = today
         else:
             self.slot(day, at, zone)  # an unreadable time fails here, as it always did
-        tomorrow = day + timedelta(days=1)
-        return _Due(chat, day, self.slot(tomorrow, at, zone), tomorrow)
+        following = next_delivery_day(day, chat.days)
+        return _Due(chat, day, self.slot(following, at, zone), following, chat.delivers_on(day))
 
 
 async def _skip_missed_day(db: aiosqlite.Connection, chat: Chat, now: datetime) -> None:
@@ -235,69 +243,92 @@ async def _skip_missed_day(db: aiosqlite.Connection, chat: Chat, now: datetime) 
 _MOVE_DUE = "UPDATE chats SET next_due = ?, due_date = ? WHERE chat_id = ? AND subscribed = 1"
 _MOVE_DUE_AND_ROUND = (
     "UPDATE chats SET next_due = ?, due_date = ?, round_number = ?, round_key = ?,"
-    " round_lo = ?, round_hi = ?, round_pos = ? WHERE chat_id = ? AND subscribed = 1"
+    " round_lo = ?, round_hi = ?, round_pos = ?, deliveries = deliveries + 1"
+    " WHERE chat_id = ? AND subscribed = 1"
 )
 _GET_DAILY = (
-    "SELECT d.chat_id, d.local_date, d.takeaway_id, d.status, d.attempts"
+    "SELECT d.chat_id, d.local_date, d.takeaway_id, d.status, d.attempts, d.more_ids"
     " FROM json_each(?) AS j JOIN daily AS d ON d.chat_id = json_extract(j.value, '$[0]')"
     " AND d.local_date = json_extract(j.value, '$[1]')"
 )
 _PUT_SENDING = (
-    "INSERT INTO daily (chat_id, local_date, takeaway_id, status, attempts)"
-    " VALUES (?, ?, ?, 'sending', 1) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
+    "INSERT INTO daily (chat_id, local_date, takeaway_id, more_ids, status, attempts)"
+    " VALUES (?, ?, ?, ?, 'sending', 1) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
     " status = excluded.status, attempts = daily.attempts + excluded.attempts,"
     " updated_at = unixepoch()"
 )
 
 
 async def _claim_due(
-    db: aiosqlite.Connection, due: list[_Due], rng: random.Random
-) -> tuple[list[tuple[Chat, date, int, int]], dict[int, StoredTakeaway]]:
+    db: aiosqlite.Connection, due: list[_Due], rng: random.Random, now: datetime
+) -> tuple[list[tuple[Chat, date, list[int], int]], dict[int, StoredTakeaway]]:
     """Move every schedule on, pick where the ledger has nothing yet, mark ``sending``.
 
     Chats whose day is already sent, failed or in flight are moved on and left out.
     Returns the claims and the takeaways read while picking (the picks' existence
     check reads them whole: they are about to be sent anyway).
+
+    Plain chats (one takeaway a delivery, no favorites, nothing turned off) are picked
+    for all at once; a chat with personal choices is picked on its own, a few queries.
     """
     if not due:
         return [], {}
     pairs = [(d.chat.chat_id, d.day.isoformat()) for d in due]
     entries = {
-        (int(row[0]), str(row[1])): (int(row[2]), str(row[3]), int(row[4]))
+        (int(row[0]), str(row[1])): (
+            [int(row[2]), *chat_db.parse_more_ids(row[5])],
+            str(row[3]),
+            int(row[4]),
+        )
         for row in await db.execute_fetchall(_GET_DAILY, (json.dumps(pairs),))
     }
     items: dict[int, StoredTakeaway] = {}
 
     async def existing(ids: Sequence[int]) -> Collection[int]:
-        found = await takeaway_db.get_many(db, ids)
+        found = await personal.visible_many(db, ids)
         items.update(found)
         return found.keys()
 
-    fresh = [d for d, pair in zip(due, pairs, strict=True) if pair not in entries]
-    picked = iter(await pick_next_many(db, [d.chat.round for d in fresh], rng, existing))
-    claims: list[tuple[Chat, date, int, int]] = []
+    fresh = [d for d, pair in zip(due, pairs, strict=True) if pair not in entries and d.delivers]
+    special = await personal.personal_chats(db, [d.chat.chat_id for d in fresh])
+    plain = [d for d in fresh if d.chat.per_delivery == 1 and d.chat.chat_id not in special]
+    picks: dict[int, tuple[list[int], RoundState]] = {}
+    for d, (tid, state) in zip(
+        plain,
+        await pick_next_many(db, [d.chat.round for d in plain], rng, existing),
+        strict=True,
+    ):
+        picks[d.chat.chat_id] = ([] if tid is None else [tid], state)
+    stamp = to_unix(now)
+    for d in fresh:
+        chat = d.chat
+        if chat.chat_id not in picks:
+            picks[chat.chat_id] = await pick_delivery(
+                db,
+                chat.chat_id,
+                chat.round,
+                rng,
+                count=chat.per_delivery,
+                deliveries=chat.deliveries,
+                now=stamp,
+            )
+    claims: list[tuple[Chat, date, list[int], int]] = []
     moves: list[tuple[object, ...]] = []
     moves_with_round: list[tuple[object, ...]] = []
     for d, pair in zip(due, pairs, strict=True):
         schedule = (to_unix(d.next_due), d.next_date.isoformat())
         entry = entries.get(pair)
-        if entry is None:
-            takeaway_id, state = next(picked)
-            if takeaway_id is not None:
-                chat_id = d.chat.chat_id
-                number, key, lo, hi, position = (
-                    state.number,
-                    state.key,
-                    state.lo,
-                    state.hi,
-                    state.position,
-                )
-                moves_with_round.append((*schedule, number, key, lo, hi, position, chat_id))
-                claims.append((d.chat, d.day, takeaway_id, 1))
-                continue
-        elif entry[1] in ("picked", "retry"):
+        picked = picks.get(d.chat.chat_id) if entry is None else None
+        if picked is not None and picked[0]:
+            ids, state = picked
+            position = (state.number, state.key, state.lo, state.hi, state.position)
+            moves_with_round.append((*schedule, *position, d.chat.chat_id))
+            claims.append((d.chat, d.day, ids, 1))
+            continue
+        if entry is not None and entry[1] in ("picked", "retry"):
             claims.append((d.chat, d.day, entry[0], entry[2] + 1))
-        # else: sent, failed, or in flight when we last stopped
+        # else: nothing to send (not a delivery day, or nothing eligible), or the day
+        # was sent, failed, or in flight when we last stopped
         moves.append((*schedule, d.chat.chat_id))
     if moves:
         await db.executemany(_MOVE_DUE, moves)
@@ -305,7 +336,11 @@ async def _claim_due(
         await db.executemany(_MOVE_DUE_AND_ROUND, moves_with_round)
     if claims:
         await db.executemany(
-            _PUT_SENDING, [(chat.chat_id, day.isoformat(), tid) for chat, day, tid, _ in claims]
+            _PUT_SENDING,
+            [
+                (chat.chat_id, day.isoformat(), ids[0], chat_db.dump_more_ids(ids[1:]))
+                for chat, day, ids, _ in claims
+            ],
         )
     return claims, items
 
@@ -338,7 +373,7 @@ async def send_all(claims: list[Claim], send: Send, concurrency: int) -> list[Ou
 async def send_one(claim: Claim, send: Send) -> Outcome:
     """Send and classify Telegram's answer; never raises for a Telegram error."""
     try:
-        await send(claim.chat.chat_id, claim.item)
+        await send(claim.chat.chat_id, claim.items)
     except Forbidden as error:
         return Outcome(claim, "blocked", error.message)
     except ChatMigrated as error:

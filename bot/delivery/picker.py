@@ -1,8 +1,12 @@
-"""The next takeaway in a chat's round: a few indexed lookups, whatever the collection size."""
+"""The next takeaway in a chat's round: a few indexed lookups, whatever the collection size.
+
+What a chat may get (``bot.store.personal.eligible``) is checked as the round is walked:
+hidden, discarded and turned-off takeaways are stepped over like deleted ones, so a
+choice applies to the very next pick and the round itself never has to be rebuilt.
+"""
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from functools import partial
@@ -10,21 +14,34 @@ from functools import partial
 import aiosqlite
 
 from bot.delivery.rounds import RoundState
+from bot.store.personal import (
+    any_eligible,
+    eligible,
+    favorite_due,
+    favorite_shown,
+    random_eligible,
+)
 from bot.store.takeaways import max_id as highest_id
+from bot.store.takeaways import pick_random
+
+# Every FAVORITE_EVERY-th delivery of a chat with favorites starts with the favorite it
+# has not seen for longest: kept takeaways come back more often than the rest.
+FAVORITE_EVERY = 5
+
+# Candidates checked per query while walking a round past ineligible takeaways: small
+# first (the usual next pick is the first candidate), growing when a chat excludes most
+# of the collection, so even then a pick is a few dozen queries.
+FIRST_CHUNK = 16
+LARGEST_CHUNK = 4096
 
 
 async def _exists(db: aiosqlite.Connection, takeaway_id: int) -> bool:
-    async with db.execute("SELECT 1 FROM takeaways WHERE id = ?", (takeaway_id,)) as cursor:
-        return await cursor.fetchone() is not None
+    return bool(await eligible(db, None, [takeaway_id]))
 
 
 async def _existing(db: aiosqlite.Connection, ids: Sequence[int]) -> set[int]:
-    """Which of ``ids`` are in the table: one query for a whole batch."""
-    rows = await db.execute_fetchall(
-        "SELECT id FROM takeaways WHERE id IN (SELECT value FROM json_each(?))",
-        (json.dumps(list(ids)),),
-    )
-    return {int(row[0]) for row in rows}
+    """Which of ``ids`` may be sent to anyone: one query for a whole batch."""
+    return await eligible(db, None, ids)
 
 
 def _step(
@@ -48,12 +65,19 @@ def _step(
 
 
 async def pick_next(
-    db: aiosqlite.Connection, state: RoundState, rng: random.Random
+    db: aiosqlite.Connection,
+    state: RoundState,
+    rng: random.Random,
+    chat_id: int | None = None,
+    *,
+    skip: Collection[int] = (),
 ) -> tuple[int | None, RoundState]:
     """The next takeaway id of the round and the state after it; ``None`` when empty.
 
-    Ids missing from the table (gaps) are stepped over. A whole empty round (nothing in
-    the collection at all) ends the search instead of looping.
+    Ids that are gone, hidden, or (given ``chat_id``) not for that chat are stepped
+    over, as are those in ``skip`` (already in the same delivery). A whole fresh round
+    without a single eligible takeaway ends the search instead of looping; a chat that
+    excludes everything is recognised before walking at all.
     """
     max_id: int | None = None
     if state.number == 0:
@@ -61,14 +85,28 @@ async def pick_next(
         max_id = await highest_id(db)
         state = state.next_round(max_id, rng)
     fresh_rounds = 0
+    chunk_size = FIRST_CHUNK
+    checked_any = chat_id is None
     while True:
         if state.segment_done and max_id is None:
             max_id = await highest_id(db)
         candidate, state, fresh_rounds = _step(state, max_id or 0, fresh_rounds, rng)
         if candidate is None:
             return None, state
-        if await _exists(db, candidate):
-            return candidate, state
+        # More candidates from the same segment (no draws from rng within one), checked
+        # in one query; the state after each is where the round stands if it is taken.
+        chunk = [(candidate, state)]
+        while len(chunk) < chunk_size and not state.segment_done:
+            chunk.append((state.current_id(), state := state.advanced()))
+        found = await eligible(db, chat_id, [c for c, _ in chunk])
+        for candidate, after in chunk:
+            if candidate in found and candidate not in skip:
+                return candidate, after
+        if not checked_any:
+            if chat_id is not None and not await any_eligible(db, chat_id):
+                return None, chunk[0][1]
+            checked_any = True
+        chunk_size = min(chunk_size * 4, LARGEST_CHUNK)
 
 
 async def pick_next_many(
@@ -125,3 +163,53 @@ def _first_step(
     if state.number == 0:
         state = state.next_round(max_id, rng)
     return _step(state, max_id, 0, rng)
+
+
+async def pick_delivery(
+    db: aiosqlite.Connection,
+    chat_id: int,
+    state: RoundState,
+    rng: random.Random,
+    *,
+    count: int,
+    deliveries: int,
+    now: int,
+) -> tuple[list[int], RoundState]:
+    """The takeaway ids of a chat's next delivery (up to ``count``), and the round after.
+
+    The chat's ``deliveries`` so far decide whether this one begins with a favorite
+    (which is then marked as shown now); the rest come from the round. Call it inside
+    the transaction that records the delivery.
+    """
+    ids: list[int] = []
+    if (deliveries + 1) % FAVORITE_EVERY == 0:
+        favorite = await favorite_due(db, chat_id)
+        if favorite is not None:
+            ids.append(favorite)
+            await favorite_shown(db, chat_id, favorite, now)
+    while len(ids) < count:
+        takeaway_id, state = await pick_next(db, state, rng, chat_id, skip=ids)
+        if takeaway_id is None:
+            break
+        ids.append(takeaway_id)
+    return ids, state
+
+
+RANDOM_TRIES = 8
+
+
+async def pick_random_for(
+    db: aiosqlite.Connection, chat_id: int | None, rng: random.Random
+) -> int | None:
+    """A random takeaway the chat may get (``None``: anyone), or None if there is none.
+
+    Draws from the whole collection (O(log n) each) until one is eligible; a chat that
+    excludes nearly everything falls back to counting what is left.
+    """
+    for _ in range(RANDOM_TRIES):
+        item = await pick_random(db, rng)
+        if item is None:
+            return None
+        if await eligible(db, chat_id, [item.id]):
+            return item.id
+    return await random_eligible(db, chat_id, rng)

@@ -12,6 +12,29 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+# A chat's delivery days: one bit per weekday, Monday = bit 0 (``date.weekday()``).
+EVERY_DAY = 0b1111111
+WEEKDAYS = 0b0011111
+WEEKEND = 0b1100000
+
+
+def delivers_on_bit(days: int, weekday: int) -> bool:
+    return bool(days >> weekday & 1)
+
+
+def delivers_on(days: int, day: date) -> bool:
+    return delivers_on_bit(days, day.weekday())
+
+
+def next_delivery_day(after: date, days: int) -> date:
+    """The first day after ``after`` that is one of ``days`` (every day if none is)."""
+    day = after + timedelta(days=1)
+    for _ in range(7):
+        if delivers_on(days, day):
+            return day
+        day += timedelta(days=1)
+    return after + timedelta(days=1)
+
 
 def local_date(instant: datetime, zone: str) -> date:
     """The calendar date at ``instant`` in ``zone``."""
@@ -27,19 +50,28 @@ def instant_for(day: date, at: time, zone: str) -> datetime:
     return datetime.combine(day, at).replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(UTC)
 
 
-def next_delivery(now: datetime, at: time, zone: str, *, done_through: date | None) -> datetime:
+def next_delivery(
+    now: datetime,
+    at: time,
+    zone: str,
+    *,
+    done_through: date | None,
+    days: int = EVERY_DAY,
+) -> datetime:
     """The next instant to deliver, given the last local date already delivered.
 
-    Today's slot counts only if today's takeaway has not been delivered yet and the slot
-    is still ahead; otherwise the next day's. A catch-up of a missed slot is the daily
-    run's business (``next_due`` stays in the past until it is handled), not this one's.
+    Today's slot counts only if today's takeaway has not been delivered yet, today is
+    one of the chat's ``days`` and the slot is still ahead; otherwise the next such day's.
+    A catch-up of a missed slot is the daily run's business (``next_due`` stays in the
+    past until it is handled), not this one's.
     """
     today = local_date(now, zone)
     day = today
     if done_through is not None and done_through >= day:
         day = done_through + timedelta(days=1)
     while True:
-        instant = instant_for(day, at, zone)
-        if instant > now:
-            return instant
+        if delivers_on(days, day) or not days & EVERY_DAY:
+            instant = instant_for(day, at, zone)
+            if instant > now:
+                return instant
         day += timedelta(days=1)

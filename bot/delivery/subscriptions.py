@@ -1,4 +1,4 @@
-"""Subscribing, unsubscribing and changing a chat's time or zone.
+"""Subscribing, unsubscribing and changing a chat's time, zone or delivery days.
 
 Every change recomputes ``next_due`` from the chat's ledger, so changing the time after
 today's takeaway arrived never sends a second one today, and changing it before makes
@@ -28,6 +28,7 @@ async def apply_schedule(
     subscribed: bool | None = None,
     delivery_time: str | None = None,
     timezone: str | None = None,
+    days: int | None = None,
 ) -> Chat:
     """Change what is given (``None`` keeps the stored value) and reschedule the chat.
 
@@ -41,13 +42,14 @@ async def apply_schedule(
         on = chat.subscribed if subscribed is None else subscribed
         at = delivery_time or chat.delivery_time
         zone = timezone or chat.timezone
+        weekdays = chat.days if days is None else days
         next_due: datetime | None = None
         due_date: date | None = None
         if on:
             today = local_date(now, zone)
             entry = await chat_db.get_daily(store.db, chat_id, today)
             done = today if entry is not None and entry.status in _DONE else None
-            next_due = next_delivery(now, parse_hhmm(at), zone, done_through=done)
+            next_due = next_delivery(now, parse_hhmm(at), zone, done_through=done, days=weekdays)
             due_date = local_date(next_due, zone)
         await chat_db.save_schedule(
             store.db,
@@ -55,6 +57,7 @@ async def apply_schedule(
             subscribed=on,
             delivery_time=at,
             timezone=zone,
+            days=weekdays,
             next_due=next_due,
             due_date=due_date,
         )

@@ -45,8 +45,25 @@ class _Page:
 
 
 def parse(text: str, name: str) -> list[Takeaway]:
-    """Takeaways of one Readwise Markdown page (see ``readwise.build_takeaways``)."""
-    page = _read_page(split_lines(text))
+    """Takeaways of a Readwise Markdown file (see ``readwise.build_takeaways``).
+
+    A file is usually one page (one document); a file of several ``# Title`` pages, as
+    our own /export writes, is read page by page.
+    """
+    return [t for lines in _pages(split_lines(text)) for t in _parse_page(lines, name)]
+
+
+def _pages(lines: list[str]) -> list[list[str]]:
+    """The lines cut before every level-1 heading but the first."""
+    starts = [i for i, line in enumerate(lines) if line.startswith(("# ", "#\t"))]
+    if len(starts) <= 1:
+        return [lines]
+    cuts = starts[1:]
+    return [lines[a:b] for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True)]
+
+
+def _parse_page(lines: list[str], name: str) -> list[Takeaway]:
+    page = _read_page(lines)
     meta = page.metadata
     document = Document(
         title=document_title(meta.get("full title"), page.heading or meta.get("title"), name),

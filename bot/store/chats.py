@@ -8,16 +8,19 @@ belongs to) make "who is due" one indexed range query.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 import aiosqlite
 
 from bot.delivery.rounds import RoundState
+from bot.delivery.schedule import EVERY_DAY, delivers_on
 
 CHAT_COLUMNS = (
     "chat_id, kind, title, subscribed, blocked, delivery_time, timezone, next_due, due_date, "
-    "round_number, round_key, round_lo, round_hi, round_pos"
+    "days, per_delivery, deliveries, round_number, round_key, round_lo, round_hi, round_pos"
 )
 
 
@@ -33,6 +36,12 @@ class Chat:
     next_due: datetime | None
     due_date: date | None
     round: RoundState
+    days: int = EVERY_DAY
+    per_delivery: int = 1
+    deliveries: int = 0
+
+    def delivers_on(self, day: date) -> bool:
+        return delivers_on(self.days, day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +51,16 @@ class DailyEntry:
     takeaway_id: int
     status: str  # picked | sending | sent | retry | failed
     attempts: int
+    more_ids: tuple[int, ...] = ()
+
+    @property
+    def takeaway_ids(self) -> list[int]:
+        return [self.takeaway_id, *self.more_ids]
 
 
 def _chat(row: aiosqlite.Row | tuple[object, ...]) -> Chat:
-    (chat_id, kind, title, subscribed, blocked, at, zone, next_due, due_date, *rnd) = tuple(row)
+    (chat_id, kind, title, subscribed, blocked, at, zone, next_due, due_date, *rest) = tuple(row)
+    days, per_delivery, deliveries, *rnd = rest
     return Chat(
         chat_id=int(chat_id),
         kind=str(kind),
@@ -57,6 +72,9 @@ def _chat(row: aiosqlite.Row | tuple[object, ...]) -> Chat:
         next_due=None if next_due is None else from_unix(int(next_due)),
         due_date=None if due_date is None else date.fromisoformat(str(due_date)),
         round=RoundState(*(int(v) for v in rnd)),
+        days=int(days),
+        per_delivery=int(per_delivery),
+        deliveries=int(deliveries),
     )
 
 
@@ -103,18 +121,20 @@ async def save_schedule(
     subscribed: bool,
     delivery_time: str,
     timezone: str,
+    days: int,
     next_due: datetime | None,
     due_date: date | None,
 ) -> None:
     await db.execute(
         "UPDATE chats SET subscribed = ?, blocked = CASE WHEN ? THEN 0 ELSE blocked END,"
-        " delivery_time = ?, timezone = ?, next_due = ?, due_date = ?,"
+        " delivery_time = ?, timezone = ?, days = ?, next_due = ?, due_date = ?,"
         " updated_at = unixepoch() WHERE chat_id = ?",
         (
             int(subscribed),
             int(subscribed),
             delivery_time,
             timezone,
+            days,
             None if next_due is None else to_unix(next_due),
             None if due_date is None else due_date.isoformat(),
             chat_id,
@@ -143,8 +163,8 @@ async def move_due(
         chat_id,
     ]
     if only_if is not None:
-        sql += " AND delivery_time = ? AND timezone = ?"
-        params += [only_if.delivery_time, only_if.timezone]
+        sql += " AND delivery_time = ? AND timezone = ? AND days = ?"
+        params += [only_if.delivery_time, only_if.timezone, only_if.days]
     await db.execute(sql, params)
 
 
@@ -153,6 +173,13 @@ async def save_round(db: aiosqlite.Connection, chat_id: int, state: RoundState) 
         "UPDATE chats SET round_number = ?, round_key = ?, round_lo = ?, round_hi = ?,"
         " round_pos = ? WHERE chat_id = ?",
         (state.number, state.key, state.lo, state.hi, state.position, chat_id),
+    )
+
+
+async def save_per_delivery(db: aiosqlite.Connection, chat_id: int, count: int) -> None:
+    await db.execute(
+        "UPDATE chats SET per_delivery = ?, updated_at = unixepoch() WHERE chat_id = ?",
+        (count, chat_id),
     )
 
 
@@ -187,26 +214,56 @@ async def due_chats(db: aiosqlite.Connection, now: datetime, limit: int) -> list
 
 async def get_daily(db: aiosqlite.Connection, chat_id: int, day: date) -> DailyEntry | None:
     async with db.execute(
-        "SELECT chat_id, local_date, takeaway_id, status, attempts FROM daily"
+        "SELECT chat_id, local_date, takeaway_id, status, attempts, more_ids FROM daily"
         " WHERE chat_id = ? AND local_date = ?",
         (chat_id, day.isoformat()),
     ) as cursor:
         row = await cursor.fetchone()
     if row is None:
         return None
-    return DailyEntry(int(row[0]), date.fromisoformat(row[1]), int(row[2]), row[3], int(row[4]))
+    return DailyEntry(
+        int(row[0]),
+        date.fromisoformat(row[1]),
+        int(row[2]),
+        row[3],
+        int(row[4]),
+        more_ids=parse_more_ids(row[5]),
+    )
+
+
+def parse_more_ids(value: object) -> tuple[int, ...]:
+    """``daily.more_ids`` (a JSON array, or NULL for a one-takeaway delivery)."""
+    if not isinstance(value, str) or not value:
+        return ()
+    return tuple(int(v) for v in json.loads(value))
+
+
+def dump_more_ids(ids: Sequence[int]) -> str | None:
+    return json.dumps([int(i) for i in ids]) if ids else None
 
 
 async def put_daily(
-    db: aiosqlite.Connection, chat_id: int, day: date, takeaway_id: int, status: str
+    db: aiosqlite.Connection,
+    chat_id: int,
+    day: date,
+    takeaway_ids: Sequence[int],
+    status: str,
 ) -> None:
     """Insert or move on the chat's entry for ``day``; counts sending attempts."""
+    first, *more = takeaway_ids
     await db.execute(
-        "INSERT INTO daily (chat_id, local_date, takeaway_id, status, attempts)"
-        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
+        "INSERT INTO daily (chat_id, local_date, takeaway_id, status, attempts, more_ids)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
         " status = excluded.status, attempts = daily.attempts + excluded.attempts,"
         " updated_at = unixepoch()",
-        (chat_id, day.isoformat(), takeaway_id, status, 1 if status == "sending" else 0),
+        (
+            chat_id,
+            day.isoformat(),
+            first,
+            status,
+            1 if status == "sending" else 0,
+            dump_more_ids(more),
+        ),
     )
 
 

@@ -131,7 +131,48 @@ CREATE TABLE search_queries (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2]
+# 3: what makes the stream personal. Per chat: which weekdays it gets a delivery
+# (``days``, a bit per weekday, Monday = 1), how many takeaways a delivery holds
+# (``per_delivery``) and how many deliveries it has had (``deliveries``: every few, a
+# favorite comes back). ``favorites`` and ``discarded`` are per chat and takeaway;
+# ``sources_off`` lists the sources a chat turned off (absent = on, so new sources
+# reach everyone). ``hidden_takeaways`` is the admins' "hide for everyone": keyed by
+# takeaway id, which a re-import keeps (the same highlight keeps its row), so a hidden
+# takeaway stays hidden; it is also taken out of the search index while hidden.
+# ``daily.more_ids`` holds a delivery's further takeaways (JSON array) when it has
+# more than one.
+_V3 = """
+ALTER TABLE chats ADD COLUMN days INTEGER NOT NULL DEFAULT 127;
+ALTER TABLE chats ADD COLUMN per_delivery INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE chats ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE daily ADD COLUMN more_ids TEXT;
+CREATE TABLE favorites (
+    chat_id     INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    takeaway_id INTEGER NOT NULL REFERENCES takeaways (id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    last_shown  INTEGER,
+    PRIMARY KEY (chat_id, takeaway_id)
+) WITHOUT ROWID;
+CREATE INDEX favorites_newest ON favorites (chat_id, created_at);
+CREATE TABLE discarded (
+    chat_id     INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    takeaway_id INTEGER NOT NULL REFERENCES takeaways (id) ON DELETE CASCADE,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (chat_id, takeaway_id)
+) WITHOUT ROWID;
+CREATE TABLE sources_off (
+    chat_id   INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
+    PRIMARY KEY (chat_id, source_id)
+) WITHOUT ROWID;
+CREATE TABLE hidden_takeaways (
+    takeaway_id INTEGER PRIMARY KEY REFERENCES takeaways (id) ON DELETE CASCADE,
+    hidden_by   INTEGER,
+    hidden_at   INTEGER NOT NULL
+);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3]
 
 
 class SchemaTooNewError(RuntimeError):

@@ -1,4 +1,5 @@
-"""Admin tools in Telegram, for ``ADMIN_IDS`` only: upload an export, /stats, /reload.
+"""Admin tools in Telegram, for ``ADMIN_IDS`` only: upload an export, /stats, /reload,
+/hidden (in ``choices``).
 
 Everybody else is ignored without a word: the handlers are registered behind a user
 filter, followed in the same handler group by ``ignore`` for the same commands, so
@@ -24,12 +25,12 @@ from telegram.error import BadRequest
 from bot.delivery.schedule import local_date
 from bot.importer import ImportSummary, import_paths, import_upload
 from bot.store import chats as chat_db
+from bot.telegram.common import reply
 from bot.telegram.deps import Context, deps
-from bot.telegram.handlers import reply
 
 # Telegram lets a bot download files up to 20 MB.
 MAX_UPLOAD = 20 * 1024 * 1024
-ADMIN_COMMANDS = ("stats", "reload")
+ADMIN_COMMANDS = ("stats", "reload", "hidden")
 
 
 def summary_html(summary: ImportSummary) -> str:

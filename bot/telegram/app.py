@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -30,12 +31,13 @@ from bot.delivery.daily import Send, deliver_due
 from bot.importer import import_paths
 from bot.settings import Settings
 from bot.store import Store, StoredTakeaway
-from bot.telegram import admin, flood
+from bot.telegram import admin, choices, flood
 from bot.telegram import handlers as h
 from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
 from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
 from bot.telegram.heartbeat import PollingRequest, heartbeat_job
+from bot.telegram.review import send_takeaways
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,7 @@ def add_handlers(app: Application, admin_ids: list[int]) -> None:  # type: ignor
     new_messages = filters.UpdateType.MESSAGE
     app.add_handler(CommandHandler("stats", admin.stats, filters=admins & new_messages))
     app.add_handler(CommandHandler("reload", admin.reload, filters=admins & new_messages))
+    app.add_handler(CommandHandler("hidden", choices.hidden_command, filters=admins & new_messages))
     app.add_handler(MessageHandler(filters.Document.ALL & admins & new_messages, admin.upload))
     # Same group, after the admin ones: everyone else's tries end here, unanswered.
     app.add_handler(CommandHandler(list(admin.ADMIN_COMMANDS), admin.ignore))
@@ -113,6 +116,12 @@ def add_handlers(app: Application, admin_ids: list[int]) -> None:  # type: ignor
         ("subscribe", h.subscribe_command),
         ("unsubscribe", h.unsubscribe_command),
         ("stop", h.unsubscribe_command),
+        ("favorites", choices.favorites_command),
+        ("favourites", choices.favorites_command),
+        ("export", choices.export_command),
+        ("sources", choices.sources_command),
+        ("days", choices.days_command),
+        ("count", choices.count_command),
     ]
     # New messages only: an edited "/unsubscribe" must not run again as something else.
     for name, callback in commands:
@@ -165,18 +174,30 @@ async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
     await app.shutdown()
 
 
-def daily_sender(bot: Bot) -> Send:
-    """How the daily run sends: the same message as /today."""
+def daily_sender(bot: Bot, store: Store | None = None, admin_ids: Sequence[int] = ()) -> Send:
+    """How the daily run sends: the same message as /today.
 
-    async def send(chat_id: int, item: StoredTakeaway) -> None:
-        await h.send_takeaway(bot, chat_id, item, header=h.TODAY_HEADER)
+    With ``store``, the buttons show the chat's marks (a favorite coming back says
+    "Kept"); ``admin_ids`` get "Hide for everyone" in their private chats.
+    """
+
+    async def send(chat_id: int, items: Sequence[StoredTakeaway]) -> None:
+        await send_takeaways(
+            bot,
+            chat_id,
+            items,
+            store=store,
+            admin=chat_id > 0 and chat_id in admin_ids,
+            header=h.today_header(len(items)),
+        )
 
     return send
 
 
 async def delivery_tick(context: Context) -> None:
     d = deps(context)
-    await deliver_due(d.store, daily_sender(context.bot), d.clock, rng=d.rng)
+    send = daily_sender(context.bot, d.store, d.settings.admin_ids)
+    await deliver_due(d.store, send, d.clock, rng=d.rng)
 
 
 async def load_collection(settings: Settings, store: Store) -> None:

@@ -74,6 +74,32 @@ def takeaway_messages(item: StoredTakeaway, *, header: str | None = None) -> lis
     return messages
 
 
+def delivery_messages(items: list[StoredTakeaway], *, header: str | None = None) -> list[str]:
+    """One or more takeaways as few HTML messages as fit, numbered when there are several.
+
+    Each takeaway stays whole where it fits; one too long for a message is split by
+    ``takeaway_messages`` and never shares a message with the next.
+    """
+    if len(items) == 1:
+        return takeaway_messages(items[0], header=header)
+    pieces: list[str] = []
+    for number, item in enumerate(items, start=1):
+        parts = takeaway_messages(item)
+        parts[0] = f"<b>{number}.</b> {parts[0]}"
+        pieces.extend(parts)
+    messages: list[str] = []
+    current = header or ""
+    for piece in pieces:
+        joined = f"{current}\n\n{piece}" if current else piece
+        if len(joined) <= MESSAGE_LIMIT:
+            current = joined
+        else:
+            messages.append(current)
+            current = piece
+    messages.append(current)
+    return messages
+
+
 def html_chunks(text_html: str) -> list[str]:
     """Last resort for an attribution or note too long to share a message."""
     if len(text_html) <= MESSAGE_LIMIT:

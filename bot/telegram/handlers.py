@@ -10,12 +10,10 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from datetime import datetime
-from zoneinfo import ZoneInfo, available_timezones
+from typing import Any
+from zoneinfo import available_timezones
 
 from telegram import (
-    Bot,
-    InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InputTextMessageContent,
     Update,
@@ -23,13 +21,22 @@ from telegram import (
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot.delivery.picker import pick_next
+from bot.delivery.picker import FAVORITE_EVERY, pick_delivery, pick_random_for
 from bot.delivery.schedule import local_date
 from bot.delivery.subscriptions import apply_schedule
 from bot.settings import parse_hhmm
-from bot.store import SearchHit, StoredTakeaway
+from bot.store import SearchHit, StoredTakeaway, personal
 from bot.store import chats as chat_db
-from bot.store.chats import Chat
+from bot.store.chats import Chat, to_unix
+from bot.telegram import choices
+from bot.telegram.common import (
+    command_argument,
+    current_chat,
+    describe_next,
+    may_change_schedule,
+    remember_query,
+    reply,
+)
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.format import (
     attribution_html,
@@ -41,25 +48,37 @@ from bot.telegram.format import (
 )
 from bot.telegram.keyboards import (
     ANOTHER,
+    REVIEW_VERBS,
     MoreResults,
+    Press,
     more_results_keyboard,
     parse_callback,
-    takeaway_keyboard,
+    review_keyboard,
 )
+from bot.telegram.review import is_admin_chat, on_review, send_takeaways
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
-KEPT_SEARCHES = 10_000
 MAX_QUERY = 300
 TODAY_HEADER = "☀️ <b>Today's takeaway</b>"
+TODAY_HEADER_MANY = "☀️ <b>Today's takeaways</b>"
 EMPTY_COLLECTION = "The collection is empty for now. The bot's operator can import highlights."
+NOTHING_LEFT = (
+    "Nothing to send: every source is off for this chat, or you marked everything"
+    " “not for me”. /sources turns sources back on."
+)
 
 COMMANDS: list[tuple[str, str]] = [
     ("today", "Today's takeaway"),
     ("random", "A random takeaway"),
     ("search", "Search takeaways: /search words"),
-    ("settings", "Your delivery time and time zone"),
+    ("favorites", "Your kept takeaways: /favorites [words]"),
+    ("export", "Your favorites as a Markdown file"),
+    ("sources", "Choose which sources you get"),
+    ("days", "Choose the delivery days: /days weekdays"),
+    ("count", "Takeaways per delivery: /count 1..3"),
+    ("settings", "Your delivery time, days and time zone"),
     ("time", "Set the daily time: /time 07:30"),
     ("timezone", "Set your time zone: /timezone Europe/Berlin"),
     ("subscribe", "Get one takeaway every day"),
@@ -74,105 +93,52 @@ HELP = (
     "/random — a random one, any time\n"
     "/search <i>words</i> — find takeaways (also inline: type @{username} <i>words</i>"
     " in any chat)\n"
-    "/settings — your delivery time and time zone\n"
+    "/favorites — the ones you kept, newest first; /favorites <i>words</i> searches them\n"
+    "/export — your favorites as a Markdown file\n"
+    "/sources — turn sources on or off for this chat\n"
+    "/days — every day, weekdays, or days you pick (/days mon wed fri)\n"
+    "/count <i>1–3</i> — how many takeaways each delivery holds\n"
+    "/settings — your delivery time, days and time zone\n"
     "/time <i>HH:MM</i> — when the daily takeaway arrives\n"
     "/timezone <i>Area/City</i> — your time zone, e.g. Europe/Berlin\n"
     "/subscribe, /unsubscribe — start or stop the daily takeaway\n\n"
-    "You get every takeaway once before any repeats."
+    "<b>Buttons under each takeaway:</b> ❤️ Keep saves it to /favorites (press again to"
+    " let go); 🚫 Not for me means you never get it again (with an Undo); 🎲 Another one;"
+    " 🔗 the source.\n\n"
+    "<b>How takeaways are chosen:</b> you get every takeaway once (from your sources, minus"
+    " the ones that are not for you) before any repeats, and every {favorite_every}th"
+    " delivery begins with one of your favorites, the one you have not seen for longest,"
+    " so the ones you keep come back more often.{admin}"
+)
+ADMIN_HELP = (
+    "\n\n<b>Admin:</b> 🙈 Hide for everyone (under takeaways in this chat) takes a"
+    " takeaway out of every round and search, even after a re-import; /hidden lists"
+    " them to unhide. /stats, /reload, or send an export file to import it."
 )
 
 
 # --- helpers ---------------------------------------------------------------------------
 
 
-def command_argument(update: Update) -> str:
-    """Everything after the command word, whitespace intact (``context.args`` splits it)."""
-    text = update.effective_message.text if update.effective_message else None
-    if not text:
-        return ""
-    parts = text.split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
-
-
-async def reply(update: Update, html_text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    chat = update.effective_chat
-    if chat is None:
-        return
-    await update.get_bot().send_message(
-        chat.id, html_text, parse_mode=ParseMode.HTML, reply_markup=markup
+async def send_items(
+    update: Update, context: Context, chat_id: int, items: list[StoredTakeaway], **kw: Any
+) -> None:
+    """Send takeaways with their review buttons (marks and admin buttons for this chat)."""
+    d = deps(context)
+    await send_takeaways(
+        context.bot, chat_id, items, store=d.store, admin=is_admin_chat(d, chat_id), **kw
     )
 
 
-async def current_chat(update: Update, context: Context) -> Chat | None:
-    """This chat's row, created with the bot's defaults on first contact."""
-    tg_chat = update.effective_chat
-    if tg_chat is None:
-        return None
-    d = deps(context)
-    title = tg_chat.title or tg_chat.username or tg_chat.first_name
-    async with d.store.transaction():
-        return await chat_db.ensure_chat(
-            d.store.db,
-            tg_chat.id,
-            kind=tg_chat.type,
-            title=title,
-            delivery_time=d.settings.delivery_time,
-            timezone=d.settings.timezone,
-        )
+def today_header(count: int) -> str:
+    return TODAY_HEADER if count == 1 else TODAY_HEADER_MANY
 
 
-async def may_change_schedule(update: Update, context: Context) -> bool:
-    """In groups only the chat's admins change its schedule; say so to everyone else."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or chat.type in (ChatType.PRIVATE, ChatType.SENDER):
-        return True
-    message = update.effective_message
-    sender = message.sender_chat if message is not None else None
-    if sender is not None and sender.id == chat.id:
-        return True  # an admin posting anonymously speaks as the group itself
-    if user is None:
-        return False
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError:
-        member = None
-    if member is not None and member.status in (
-        ChatMemberStatus.OWNER,
-        ChatMemberStatus.ADMINISTRATOR,
-    ):
-        return True
-    await reply(update, "Only this group's admins can change its daily takeaway.")
-    return False
-
-
-async def send_takeaway(
-    bot: Bot, chat_id: int, item: StoredTakeaway, *, header: str | None = None
-) -> None:
-    """Send one takeaway (several messages if it is long; buttons on the last)."""
-    messages = takeaway_messages(item, header=header)
-    for index, text in enumerate(messages):
-        last = index == len(messages) - 1
-        await bot.send_message(
-            chat_id,
-            text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=takeaway_keyboard(item) if last else None,
-        )
-
-
-def describe_next(chat: Chat, now: datetime) -> str:
-    if not chat.subscribed or chat.next_due is None:
-        return "The daily takeaway is off. /subscribe turns it on."
-    zone = ZoneInfo(chat.timezone)
-    due = chat.next_due.astimezone(zone)
-    today = local_date(now, chat.timezone)
-    if due.date() == today:
-        when = "today"
-    elif (due.date() - today).days == 1:
-        when = "tomorrow"
-    else:
-        when = due.strftime("%a %d %b")
-    return f"Next takeaway: {when} at {due:%H:%M} ({escape(chat.timezone)})."
+async def nothing_to_send(d: Deps, chat_id: int) -> str:
+    """Why a pick found nothing: an empty collection, or this chat's own choices."""
+    if (await d.store.stats()).takeaways == 0:
+        return EMPTY_COLLECTION
+    return NOTHING_LEFT
 
 
 def find_zone(name: str) -> str | None:
@@ -213,20 +179,35 @@ def _place_zones() -> dict[str, str]:
     return places
 
 
-async def todays_takeaway(d: Deps, chat: Chat) -> StoredTakeaway | None:
-    """The chat's takeaway for its local today: the daily one, picked now if not yet."""
+async def todays_takeaways(d: Deps, chat: Chat) -> list[StoredTakeaway]:
+    """The chat's delivery for its local today: the daily one, picked now if not yet."""
     today = local_date(d.clock(), chat.timezone)
+    db = d.store.db
     async with d.store.transaction():
-        entry = await chat_db.get_daily(d.store.db, chat.chat_id, today)
+        entry = await chat_db.get_daily(db, chat.chat_id, today)
         if entry is None:
-            takeaway_id, state = await pick_next(d.store.db, chat.round, d.rng)
-            if takeaway_id is None:
-                return None
-            await chat_db.save_round(d.store.db, chat.chat_id, state)
-            await chat_db.put_daily(d.store.db, chat.chat_id, today, takeaway_id, "picked")
+            ids, state = await pick_delivery(
+                db,
+                chat.chat_id,
+                chat.round,
+                d.rng,
+                count=chat.per_delivery,
+                deliveries=chat.deliveries,
+                now=to_unix(d.clock()),
+            )
+            if not ids:
+                return []
+            await chat_db.save_round(db, chat.chat_id, state)
+            await chat_db.put_daily(db, chat.chat_id, today, ids, "picked")
         else:
-            takeaway_id = entry.takeaway_id
-    return await d.store.get_takeaway(takeaway_id)
+            ids = entry.takeaway_ids
+    found = await d.store.get_takeaways(ids)
+    return [found[i] for i in ids if i in found]
+
+
+async def random_for(d: Deps, chat_id: int | None) -> StoredTakeaway | None:
+    takeaway_id = await pick_random_for(d.store.db, chat_id, d.rng)
+    return None if takeaway_id is None else await d.store.get_takeaway(takeaway_id)
 
 
 # --- commands --------------------------------------------------------------------------
@@ -253,30 +234,45 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def help_command(update: Update, context: Context) -> None:
-    await reply(update, HELP.format(username=escape(context.bot.username or "this_bot")))
+    chat = update.effective_chat
+    admin = chat is not None and is_admin_chat(deps(context), chat.id)
+    await reply(
+        update,
+        HELP.format(
+            username=escape(context.bot.username or "this_bot"),
+            favorite_every=FAVORITE_EVERY,
+            admin=ADMIN_HELP if admin else "",
+        ),
+    )
 
 
 async def random_command(update: Update, context: Context) -> None:
+    """A random takeaway this chat may get (its sources, nothing it turned down).
+
+    Reads only (no chat row is needed for that), so it answers even when the database
+    cannot be written.
+    """
     chat = update.effective_chat
     if chat is None:
         return
     d = deps(context)
-    item = await d.store.random_takeaway(d.rng)
+    item = await random_for(d, chat.id)
     if item is None:
-        await reply(update, EMPTY_COLLECTION)
+        await reply(update, await nothing_to_send(d, chat.id))
         return
-    await send_takeaway(context.bot, chat.id, item)
+    await send_items(update, context, chat.id, [item])
 
 
 async def today_command(update: Update, context: Context) -> None:
     chat = await current_chat(update, context)
     if chat is None:
         return
-    item = await todays_takeaway(deps(context), chat)
-    if item is None:
-        await reply(update, EMPTY_COLLECTION)
+    d = deps(context)
+    items = await todays_takeaways(d, chat)
+    if not items:
+        await reply(update, await nothing_to_send(d, chat.chat_id))
         return
-    await send_takeaway(context.bot, chat.chat_id, item, header=TODAY_HEADER)
+    await send_items(update, context, chat.chat_id, items, header=today_header(len(items)))
 
 
 async def search_command(update: Update, context: Context) -> None:
@@ -289,15 +285,7 @@ async def search_command(update: Update, context: Context) -> None:
         return
     query = query[:MAX_QUERY]
     d = deps(context)
-    async with d.store.transaction():
-        cursor = await d.store.db.execute(
-            "INSERT INTO search_queries (chat_id, query) VALUES (?, ?)", (chat.id, query)
-        )
-        query_id = cursor.lastrowid or 0
-        # Only recent searches keep a working "More results" button.
-        await d.store.db.execute(
-            "DELETE FROM search_queries WHERE id <= ?", (query_id - KEPT_SEARCHES,)
-        )
+    query_id = await remember_query(d, chat.id, query)
     await send_results(update, d, query, query_id, offset=0)
 
 
@@ -310,9 +298,15 @@ async def send_results(update: Update, d: Deps, query: str, query_id: int, offse
             await reply(update, f"Nothing found for “{escape(truncate(query, 100))}”.")
         return
     page, more = hits[:PAGE_SIZE], len(hits) > PAGE_SIZE
-    text = results_html(page, query, offset)
-    markup = more_results_keyboard(query_id, offset + PAGE_SIZE) if more else None
-    await reply(update, text, markup)
+    chat = update.effective_chat
+    if chat is None:
+        return
+    extra = [more_results_keyboard(query_id, offset + PAGE_SIZE)] if more else []
+    marks = await personal.marks(d.store.db, chat.id, [hit.item.id for hit in page])
+    markup = review_keyboard(
+        [hit.item for hit in page], marks, admin=is_admin_chat(d, chat.id), extra_rows=extra
+    )
+    await reply(update, results_html(page, query, offset), markup)
 
 
 def results_html(hits: list[SearchHit], query: str, offset: int) -> str:
@@ -321,7 +315,8 @@ def results_html(hits: list[SearchHit], query: str, offset: int) -> str:
     if offset:
         header += f" ({offset + 1}–{offset + len(hits)})"
     blocks = [f"<b>{header}</b>"]
-    for number, hit in enumerate(hits, start=offset + 1):
+    # Numbered from 1 on every page, like the buttons under it.
+    for number, hit in enumerate(hits, start=1):
         text = marked_to_html(shorten_marked(hit.marked_text, 500))
         blocks.append(f"{number}. {text}\n{attribution_html(hit.item, limit=120)}")
     return "\n\n".join(blocks)
@@ -345,9 +340,12 @@ async def settings_command(update: Update, context: Context) -> None:
         "<b>Your settings</b>\n"
         f"Daily takeaway: {status}\n"
         f"Time: {chat.delivery_time}\n"
+        f"Days: {choices.describe_days(chat.days)}\n"
+        f"Takeaways per delivery: {chat.per_delivery}\n"
         f"Time zone: {escape(chat.timezone)}\n\n"
         f"{describe_next(chat, d.clock())}\n\n"
-        "Change them with /time <i>HH:MM</i> and /timezone <i>Area/City</i>.",
+        "Change them with /time <i>HH:MM</i>, /days, /count and /timezone <i>Area/City</i>;"
+        " /sources chooses what you get.",
     )
 
 
@@ -470,13 +468,15 @@ async def button(update: Update, context: Context) -> None:
         await query.answer("This button has expired.")
         return
     d = deps(context)
+    if isinstance(action, Press):
+        await current_chat(update, context)  # what a chat marks is stored with its row
     if action == ANOTHER:
         await query.answer()
-        item = await d.store.random_takeaway(d.rng)
+        item = await random_for(d, chat.id)
         if item is None:
-            await reply(update, EMPTY_COLLECTION)
+            await reply(update, await nothing_to_send(d, chat.id))
             return
-        await send_takeaway(context.bot, chat.id, item)
+        await send_items(update, context, chat.id, [item])
     elif isinstance(action, MoreResults):
         async with d.store.db.execute(
             "SELECT query FROM search_queries WHERE id = ? AND chat_id = ?",
@@ -488,6 +488,10 @@ async def button(update: Update, context: Context) -> None:
             return
         await query.answer()
         await send_results(update, d, str(row[0]), action.query_id, action.offset)
+    elif isinstance(action, Press) and action.verb in REVIEW_VERBS:
+        await on_review(update, context, action)
+    elif isinstance(action, Press):
+        await choices.on_press(update, context, action)
 
 
 async def inline_query(update: Update, context: Context) -> None:
@@ -500,7 +504,7 @@ async def inline_query(update: Update, context: Context) -> None:
     if words:
         items = [hit.item for hit in await d.store.search(words, limit=10)]
     else:
-        picked = [await d.store.random_takeaway(d.rng) for _ in range(5)]
+        picked = [await random_for(d, None) for _ in range(5)]
         unique = {item.id: item for item in picked if item is not None}
         items = list(unique.values())
     results = [

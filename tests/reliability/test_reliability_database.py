@@ -15,7 +15,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -302,9 +302,9 @@ async def test_a_lock_taken_while_messages_are_out_never_resends_them(
         locker: asyncio.Future[asyncio.subprocess.Process] | None = None
         send = daily_sender(bot.app.bot)
 
-        async def send_then_lock(chat_id: int, item: StoredTakeaway) -> None:
+        async def send_then_lock(chat_id: int, items: Sequence[StoredTakeaway]) -> None:
             nonlocal locker
-            await send(chat_id, item)
+            await send(chat_id, items)
             if locker is None:  # the first send to come back takes the lock
                 locker = asyncio.ensure_future(hold_lock(database, SHORT_BUSY_MS / 1000 + 1))
             await asyncio.shield(locker)  # every send returns once the lock is held

@@ -257,7 +257,7 @@ def test_any_takeaway_renders_in_every_reply(
     # The daily message format, with buttons: through the daily sender itself.
     async def daily() -> None:
         stored = (await bot.store.search(marker, limit=1))[0].item
-        await daily_sender(bot.app.bot)(95_005, stored)
+        await daily_sender(bot.app.bot)(95_005, [stored])
 
     fuzzed.runner.run(daily())
     fuzzed.check([])

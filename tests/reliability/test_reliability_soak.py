@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -171,10 +172,11 @@ async def test_thirty_days_one_takeaway_a_day_no_repeats_within_a_round(
     )
     received: dict[int, list[tuple[datetime, int, list[str]]]] = defaultdict(list)
 
-    async def send(chat_id: int, item: StoredTakeaway) -> None:
+    async def send(chat_id: int, items: Sequence[StoredTakeaway]) -> None:
         """The daily message as the bot builds it, parsed by the stand-in as sendMessage
         would (HTTP itself is exercised by every other test; 6,000 round trips would be
         most of this one's time)."""
+        [item] = items
         messages = takeaway_messages(item, header=TODAY_HEADER)
         texts = [format_text(m, "HTML", None, limit=MESSAGE_LIMIT)[0] for m in messages]
         received[chat_id].append((clock(), item.id, texts))
