@@ -148,7 +148,7 @@ async def test_a_source_turned_off_is_gone_from_the_very_next_delivery(bot: BotH
     page = bot.received(ADA)[-1]
     toggles = [d for d in page.callback_data if d.startswith("st:")]
     assert len(toggles) == 2
-    [edited] = await bot.press(ADA, page, toggles[0]) or [page]
+    await bot.press(ADA, page, toggles[0])  # the thread sorts first
     titles = []
     for n in range(8):
         bot.clock.set(datetime(2026, 3, 2 + n, 9, tzinfo=UTC))
