@@ -132,11 +132,6 @@ async def personal_chats(db: aiosqlite.Connection, chat_ids: Sequence[int]) -> d
     return {int(row[0]): Personal(bool(row[1]), bool(row[2])) for row in rows if row[1] or row[2]}
 
 
-async def is_channel(db: aiosqlite.Connection, chat_id: int) -> bool:
-    rows = list(await db.execute_fetchall("SELECT kind FROM chats WHERE chat_id = ?", (chat_id,)))
-    return bool(rows) and rows[0][0] == "channel"
-
-
 # --- favorites and "not for me" -------------------------------------------------------
 
 
@@ -181,6 +176,7 @@ class Marks:
     favorites: frozenset[int]
     discarded: frozenset[int]
     hidden: frozenset[int]
+    channel: bool = False  # the chat is a channel (its readers share one stream)
 
 
 async def marks(db: aiosqlite.Connection, chat_id: int, ids: Sequence[int]) -> Marks:
@@ -189,7 +185,8 @@ async def marks(db: aiosqlite.Connection, chat_id: int, ids: Sequence[int]) -> M
             "SELECT j.value,"
             " EXISTS (SELECT 1 FROM favorites WHERE chat_id = ?2 AND takeaway_id = j.value),"
             " EXISTS (SELECT 1 FROM discarded WHERE chat_id = ?2 AND takeaway_id = j.value),"
-            " EXISTS (SELECT 1 FROM hidden_takeaways WHERE takeaway_id = j.value)"
+            " EXISTS (SELECT 1 FROM hidden_takeaways WHERE takeaway_id = j.value),"
+            " EXISTS (SELECT 1 FROM chats WHERE chat_id = ?2 AND kind = 'channel')"
             " FROM json_each(?1) AS j",
             (json.dumps([int(i) for i in ids]), chat_id),
         )
@@ -198,6 +195,7 @@ async def marks(db: aiosqlite.Connection, chat_id: int, ids: Sequence[int]) -> M
         frozenset(int(r[0]) for r in rows if r[1]),
         frozenset(int(r[0]) for r in rows if r[2]),
         frozenset(int(r[0]) for r in rows if r[3]),
+        channel=any(r[4] for r in rows),
     )
 
 

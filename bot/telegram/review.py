@@ -65,15 +65,15 @@ async def send_takeaways(
     channel gets only the source link.
     """
     marks = NO_MARKS
+    if store is not None:
+        marks = await personal.marks(store.db, chat_id, [item.id for item in items])
     markup: InlineKeyboardMarkup | None = None
-    if store is not None and await personal.is_channel(store.db, chat_id):
+    if marks.channel:
         # A channel's readers share its stream: nobody there may change it for all.
         link = source_link(items[0]) if len(items) == 1 else None
         if link:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton("🔗 Source", url=link)]])
     else:
-        if store is not None:
-            marks = await personal.marks(store.db, chat_id, [item.id for item in items])
         markup = review_keyboard(items, marks, admin=admin, extra_rows=extra_rows)
     messages = delivery_messages(list(items), header=header)
     for index, text in enumerate(messages):

@@ -90,6 +90,9 @@ async def test_channels_get_the_daily_takeaway_once(make_bot: Make) -> None:
     assert len(bot.dailies(channel)) == 1
     bot.clock.set(datetime(2026, 3, 3, 9, tzinfo=UTC))
     assert (await bot.deliver()).sent == 1
+    # Readers share the channel's stream: no Keep / Not for me there, only the source.
+    for message in bot.dailies(channel):
+        assert [b["text"] for row in message.buttons for b in row] == ["🔗 Source"]
 
 
 async def test_webhook_checks_the_secret_on_every_request(
