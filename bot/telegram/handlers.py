@@ -130,6 +130,14 @@ async def send_items(
     )
 
 
+def what_and_when(chat: Chat) -> str:
+    """ "Every day at 09:00 I'll send one takeaway ...", as this chat has chosen."""
+    days = choices.describe_days(chat.days)
+    count = "one takeaway" if chat.per_delivery == 1 else f"{chat.per_delivery} takeaways"
+    when = f"{days[0].upper()}{days[1:]} at {chat.delivery_time}"
+    return f"{when} I'll send {count} from the collection."
+
+
 def today_header(count: int) -> str:
     return TODAY_HEADER if count == 1 else TODAY_HEADER_MANY
 
@@ -226,7 +234,7 @@ async def start(update: Update, context: Context) -> None:
     await reply(
         update,
         f"Welcome{name}! 👋\n\n"
-        f"Every day at {chat.delivery_time} I'll send one takeaway from the collection. "
+        f"{what_and_when(chat)} "
         f"{describe_next(chat, now)}\n\n"
         "/random gives you one right now, /search <i>words</i> finds them, "
         "/time and /timezone set your hour. /help lists everything.",
