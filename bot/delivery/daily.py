@@ -325,7 +325,7 @@ async def _claim_due(
             moves_with_round.append((*schedule, *position, d.chat.chat_id))
             claims.append((d.chat, d.day, ids, 1))
             continue
-        if entry is not None and entry[1] in ("picked", "retry"):
+        if entry is not None and d.delivers and entry[1] in ("picked", "retry"):
             claims.append((d.chat, d.day, entry[0], entry[2] + 1))
         # else: nothing to send (not a delivery day, or nothing eligible), or the day
         # was sent, failed, or in flight when we last stopped
