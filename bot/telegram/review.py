@@ -41,6 +41,8 @@ from bot.telegram.keyboards import (
 log = logging.getLogger(__name__)
 
 NOT_FOR_ME = "🚫 <i>Not for me: you won't get this one again.</i>"
+NOT_FOR_ME_TEXT = "🚫 Not for me: you won't get this one again."
+_NOTE_START = "🚫 <i>Not for me"
 EXPIRED = "This button has expired."
 
 
@@ -131,7 +133,7 @@ async def on_review(update: Update, context: Context, press: Press) -> None:
         found = await takeaway_db.get_many(db, ids)
         if takeaway_id not in found:
             toast = "This takeaway is no longer in the collection."
-        elif takeaway_id in before.hidden and press.verb != UNHIDE:
+        elif takeaway_id in before.hidden and press.verb not in (HIDE, UNHIDE):
             toast = "This takeaway was removed from the collection."
         else:
             by = user.id if user is not None else None
@@ -145,7 +147,7 @@ async def on_review(update: Update, context: Context, press: Press) -> None:
     markup = review_keyboard(
         items, marks, admin=is_admin_chat(d, chat.id), extra_rows=other_rows(message.reply_markup)
     )
-    await _redraw(message, markup, press.verb if len(ids) == 1 else None)
+    await _redraw(message, markup, takeaway_id in marks.discarded if len(ids) == 1 else None)
 
 
 async def _apply(
@@ -178,15 +180,19 @@ async def _apply(
     return changed
 
 
-async def _redraw(message: Message, markup: InlineKeyboardMarkup, verb: str | None) -> None:
-    """New buttons; a lone takeaway's text also says when it is "not for me"."""
-    html = message.text_html if message.text else ""
+async def _redraw(message: Message, markup: InlineKeyboardMarkup, discarded: bool | None) -> None:
+    """New buttons; a lone takeaway's text also says whether it is "not for me" now
+    (``discarded``; None for a list, whose rows say it)."""
+    plain = message.text or ""
+    html = message.text_html if plain else ""
+    # Compared on the plain text: ``text_html`` escapes the apostrophe of the note.
+    noted = plain.endswith(NOT_FOR_ME_TEXT) and _NOTE_START in html
     text: str | None = None
-    if verb == DISCARD and html and not html.endswith(NOT_FOR_ME):
-        if len(message.text or "") + len(NOT_FOR_ME) + 2 <= MESSAGE_LIMIT:
+    if discarded and plain and not noted:
+        if len(plain) + len(NOT_FOR_ME) + 2 <= MESSAGE_LIMIT:
             text = f"{html}\n\n{NOT_FOR_ME}"
-    elif verb == UNDO and html.endswith(NOT_FOR_ME):
-        text = html[: -len(NOT_FOR_ME)].rstrip()
+    elif discarded is False and noted:
+        text = html[: html.rindex(_NOTE_START)].rstrip()
     with contextlib.suppress(BadRequest):  # "message is not modified": nothing to redraw
         if text is not None:
             await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
