@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from dataclasses import replace
 from functools import partial
 
 import aiosqlite
 
 from bot.delivery.rounds import RoundState
 from bot.store.personal import (
-    any_eligible,
     eligible,
+    eligible_ids,
     favorite_due,
     favorite_shown,
     random_eligible,
@@ -27,6 +28,10 @@ from bot.store.takeaways import pick_random
 # Every FAVORITE_EVERY-th delivery of a chat with favorites starts with the favorite it
 # has not seen for longest: kept takeaways come back more often than the rest.
 FAVORITE_EVERY = 5
+
+# A chat that may get fewer than FEW takeaways is picked for from that list (see
+# ``_first_of``); more than that, and walking the round finds one within a few queries.
+FEW = 5_000
 
 # Candidates checked per query while walking a round past ineligible takeaways: small
 # first (the usual next pick is the first candidate), growing when a chat excludes most
@@ -75,10 +80,11 @@ async def pick_next(
     """The next takeaway id of the round and the state after it; ``None`` when empty.
 
     Ids that are gone, hidden, or (given ``chat_id``) not for that chat are stepped
-    over, as are those in ``skip`` (already in the same delivery). A whole fresh round
-    without a single eligible takeaway ends the search instead of looping; a chat that
-    excludes everything is recognised before walking at all.
+    over, as are those in ``skip`` (already in the same delivery). When nothing at all
+    can be picked the round is left as it was. A chat whose choices leave only a few
+    takeaways is not walked id by id: see ``_first_of``.
     """
+    before = state
     max_id: int | None = None
     if state.number == 0:
         # A chat's first pick: give it its own key, so no two chats share an order.
@@ -86,13 +92,12 @@ async def pick_next(
         state = state.next_round(max_id, rng)
     fresh_rounds = 0
     chunk_size = FIRST_CHUNK
-    checked_any = chat_id is None
     while True:
         if state.segment_done and max_id is None:
             max_id = await highest_id(db)
         candidate, state, fresh_rounds = _step(state, max_id or 0, fresh_rounds, rng)
         if candidate is None:
-            return None, state
+            return None, before
         # More candidates from the same segment (no draws from rng within one), checked
         # in one query; the state after each is where the round stands if it is taken.
         chunk = [(candidate, state)]
@@ -102,11 +107,38 @@ async def pick_next(
         for candidate, after in chunk:
             if candidate in found and candidate not in skip:
                 return candidate, after
-        if not checked_any:
-            if chat_id is not None and not await any_eligible(db, chat_id):
-                return None, chunk[0][1]
-            checked_any = True
+        if chat_id is not None and chunk_size == FIRST_CHUNK:
+            # A chat that excludes much: if what it may get is a short list, find its
+            # next one in the round directly rather than by walking.
+            few = await eligible_ids(db, chat_id, limit=FEW)
+            if len(few) < FEW:
+                if max_id is None:
+                    max_id = await highest_id(db)
+                picked, after = _first_of(state, set(few) - set(skip), max_id, fresh_rounds, rng)
+                return (picked, after) if picked is not None else (None, before)
         chunk_size = min(chunk_size * 4, LARGEST_CHUNK)
+
+
+def _first_of(
+    state: RoundState, ids: set[int], max_id: int, fresh_rounds: int, rng: random.Random
+) -> tuple[int | None, RoundState]:
+    """What walking the round from ``state`` would reach first among ``ids``, found by
+    asking each id its position (the permutation is invertible): O(len(ids)) instead
+    of O(collection / len(ids)). Segment and round changes follow ``_step``."""
+    while True:
+        if not state.segment_done:
+            positions = [state.position_of(i) for i in ids]
+            ahead = [p for p in positions if p is not None and p >= state.position]
+            if ahead:
+                at = replace(state, position=min(ahead))
+                return at.current_id(), at.advanced()
+        if max_id > state.hi:
+            state = state.extended_to(max_id)
+        elif max_id == 0 or fresh_rounds > 0 or not ids:
+            return None, state
+        else:
+            state = state.next_round(max_id, rng)
+            fresh_rounds += 1
 
 
 async def pick_next_many(
@@ -204,7 +236,7 @@ async def pick_random_for(
     """A random takeaway the chat may get (``None``: anyone), or None if there is none.
 
     Draws from the whole collection (O(log n) each) until one is eligible; a chat that
-    excludes nearly everything falls back to counting what is left.
+    excludes nearly everything draws from the short list of what it may get.
     """
     for _ in range(RANDOM_TRIES):
         item = await pick_random(db, rng)
@@ -212,4 +244,8 @@ async def pick_random_for(
             return None
         if await eligible(db, chat_id, [item.id]):
             return item.id
+    if chat_id is not None:
+        few = await eligible_ids(db, chat_id, limit=FEW)
+        if len(few) < FEW:
+            return rng.choice(few) if few else None
     return await random_eligible(db, chat_id, rng)

@@ -37,6 +37,12 @@ class RoundState:
         """The takeaway id at ``position`` (the caller checks ``segment_done`` first)."""
         return self.lo + 1 + permute(self.position, self.hi - self.lo, self.key ^ self.lo)
 
+    def position_of(self, takeaway_id: int) -> int | None:
+        """Where ``takeaway_id`` comes in this segment (None if outside it): O(1)."""
+        if not self.lo < takeaway_id <= self.hi:
+            return None
+        return unpermute(takeaway_id - self.lo - 1, self.hi - self.lo, self.key ^ self.lo)
+
     def advanced(self) -> RoundState:
         return replace(self, position=self.position + 1)
 
@@ -76,6 +82,28 @@ def permute(index: int, size: int, key: int) -> int:
         left, right = value >> half_bits, value & half_mask
         for round_no in range(4):
             left, right = right, left ^ (_mix(right, key + round_no) & half_mask)
+        value = (left << half_bits) | right
+        if value < size:
+            return value
+
+
+def unpermute(value: int, size: int, key: int) -> int:
+    """The inverse of ``permute``: the index that ``permute`` sends to ``value``.
+
+    Each Feistel round is undone in reverse order; cycle walking is undone by walking
+    back until the value lands inside ``range(size)`` again (the values in between are
+    exactly the ones the forward walk passed through, all outside it).
+    """
+    if not 0 <= value < size:
+        raise ValueError(f"value {value} outside 0..{size - 1}")
+    if size == 1:
+        return 0
+    half_bits = max(1, ((size - 1).bit_length() + 1) // 2)
+    half_mask = (1 << half_bits) - 1
+    while True:
+        left, right = value >> half_bits, value & half_mask
+        for round_no in range(3, -1, -1):
+            left, right = right ^ (_mix(left, key + round_no) & half_mask), left
         value = (left << half_bits) | right
         if value < size:
             return value

@@ -85,26 +85,23 @@ async def visible_many(db: aiosqlite.Connection, ids: Sequence[int]) -> dict[int
     return {int(row[0]): stored_from_row(row) for row in rows}
 
 
-async def any_eligible(db: aiosqlite.Connection, chat_id: int) -> bool:
-    """Whether anything at all may be sent to the chat: a source on with a takeaway left.
+async def eligible_ids(db: aiosqlite.Connection, chat_id: int, *, limit: int) -> list[int]:
+    """Up to ``limit`` ids the chat may get, found through its sources that are on.
 
-    Walks sources, not takeaways: with every source off it answers at once, however
-    large the collection.
+    Source by source (``CROSS JOIN`` keeps that order), so the cost follows what the
+    chat may get, not the collection: the list is short exactly when it is needed.
     """
-    rows = list(
-        await db.execute_fetchall(
-            "SELECT 1 FROM sources AS s"
-            " WHERE NOT EXISTS (SELECT 1 FROM sources_off AS o"
-            "  WHERE o.chat_id = ?1 AND o.source_id = s.id)"
-            " AND EXISTS (SELECT 1 FROM takeaways AS t WHERE t.source_id = s.id"
-            "  AND NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
-            "  AND NOT EXISTS (SELECT 1 FROM discarded AS d"
-            "   WHERE d.chat_id = ?1 AND d.takeaway_id = t.id))"
-            " LIMIT 1",
-            (chat_id,),
-        )
+    rows = await db.execute_fetchall(
+        "SELECT t.id FROM sources AS s CROSS JOIN takeaways AS t ON t.source_id = s.id"
+        " WHERE NOT EXISTS (SELECT 1 FROM sources_off AS o"
+        "  WHERE o.chat_id = ?1 AND o.source_id = s.id)"
+        " AND NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
+        " AND NOT EXISTS (SELECT 1 FROM discarded AS d"
+        "  WHERE d.chat_id = ?1 AND d.takeaway_id = t.id)"
+        " LIMIT ?2",
+        (chat_id, limit),
     )
-    return bool(rows)
+    return [int(row[0]) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)
