@@ -18,9 +18,10 @@ import json
 import logging
 import random
 import warnings
-from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Awaitable, Collection, Sequence
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 import aiosqlite
 import httpx
@@ -44,8 +45,27 @@ from bot.store.chats import Chat, to_unix
 
 log = logging.getLogger(__name__)
 
-# Sends one delivery (one message, or several if long) of one or more takeaways.
-Send = Callable[[int, Sequence[StoredTakeaway]], Awaitable[None]]
+
+class Send(Protocol):
+    """Sends one delivery (one message, or several if long) of one or more takeaways.
+
+    ``done`` messages of it are already out (an earlier try stopped part-way): send the
+    rest. A sender that got some out and then failed raises ``PartlySent``.
+    """
+
+    def __call__(
+        self, chat_id: int, items: Sequence[StoredTakeaway], done: int = 0, /
+    ) -> Awaitable[None]: ...
+
+
+class PartlySent(Exception):
+    """``parts`` messages of a delivery are out (in all), then ``error`` stopped it."""
+
+    def __init__(self, parts: int, error: Exception) -> None:
+        super().__init__(f"{parts} messages out, then: {error}")
+        self.parts = parts
+        self.error = error
+
 
 BATCH_SIZE = 500
 CONCURRENCY = 32
@@ -85,6 +105,7 @@ class Claim:
     day: date
     items: tuple[StoredTakeaway, ...]
     attempts: int
+    parts_done: int = 0  # messages of this delivery already out
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +115,7 @@ class Outcome:
     error: str | None = None
     retry_after: float | None = None
     new_chat_id: int | None = None
+    parts: int = 0  # messages of the delivery out after this try, in all
 
 
 async def deliver_due(
@@ -161,13 +183,13 @@ async def claim_batch(
         claims, items = await _claim_due(db, due, rng, now)
     report.due += len(claims)
     report.skipped += len(due) - len(claims)
-    missing = [tid for _, _, ids, _ in claims for tid in ids if tid not in items]
+    missing = [tid for c in claims for tid in c.ids if tid not in items]
     if missing:  # retries of an earlier pick
         items.update(await store.get_takeaways(missing))
     ready = [
-        Claim(chat, day, tuple(items[tid] for tid in ids if tid in items), n)
-        for chat, day, ids, n in claims
-        if any(tid in items for tid in ids)
+        Claim(c.chat, c.day, tuple(items[tid] for tid in c.ids if tid in items), c.attempts, c.done)
+        for c in claims
+        if any(tid in items for tid in c.ids)
     ]
     return ready, report
 
@@ -247,7 +269,8 @@ _MOVE_DUE_AND_ROUND = (
     " WHERE chat_id = ? AND subscribed = 1"
 )
 _GET_DAILY = (
-    "SELECT d.chat_id, d.local_date, d.takeaway_id, d.status, d.attempts, d.more_ids"
+    "SELECT d.chat_id, d.local_date, d.takeaway_id, d.status, d.attempts, d.more_ids,"
+    " d.parts_sent"
     " FROM json_each(?) AS j JOIN daily AS d ON d.chat_id = json_extract(j.value, '$[0]')"
     " AND d.local_date = json_extract(j.value, '$[1]')"
 )
@@ -255,13 +278,37 @@ _PUT_SENDING = (
     "INSERT INTO daily (chat_id, local_date, takeaway_id, more_ids, status, attempts)"
     " VALUES (?, ?, ?, ?, 'sending', 1) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
     " status = excluded.status, attempts = daily.attempts + excluded.attempts,"
+    " takeaway_id = excluded.takeaway_id, more_ids = excluded.more_ids,"
     " updated_at = unixepoch()"
 )
+_NOT_ELIGIBLE = (
+    "UPDATE daily SET status = 'failed', error = 'no longer for this chat',"
+    " updated_at = unixepoch() WHERE chat_id = ? AND local_date = ?"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """A ledger row for a due chat and date."""
+
+    ids: list[int]
+    status: str
+    attempts: int
+    parts_sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    chat: Chat
+    day: date
+    ids: list[int]
+    attempts: int
+    done: int = 0
 
 
 async def _claim_due(
     db: aiosqlite.Connection, due: list[_Due], rng: random.Random, now: datetime
-) -> tuple[list[tuple[Chat, date, list[int], int]], dict[int, StoredTakeaway]]:
+) -> tuple[list[_Claimed], dict[int, StoredTakeaway]]:
     """Move every schedule on, pick where the ledger has nothing yet, mark ``sending``.
 
     Chats whose day is already sent, failed or in flight are moved on and left out.
@@ -270,15 +317,16 @@ async def _claim_due(
 
     Plain chats (one takeaway a delivery, no favorites, nothing turned off) are picked
     for all at once; a chat with personal choices is picked on its own, a few queries.
+    A delivery picked earlier (by /today, or a retry) is sent as it was, less what the
+    chat has turned down or an admin hid since; if that leaves nothing of one that
+    never went out, it is picked afresh.
     """
     if not due:
         return [], {}
     pairs = [(d.chat.chat_id, d.day.isoformat()) for d in due]
     entries = {
-        (int(row[0]), str(row[1])): (
-            [int(row[2]), *chat_db.parse_more_ids(row[5])],
-            str(row[3]),
-            int(row[4]),
+        (int(row[0]), str(row[1])): _Entry(
+            [int(row[2]), *chat_db.parse_more_ids(row[5])], str(row[3]), int(row[4]), int(row[6])
         )
         for row in await db.execute_fetchall(_GET_DAILY, (json.dumps(pairs),))
     }
@@ -289,6 +337,18 @@ async def _claim_due(
         items.update(found)
         return found.keys()
 
+    reused: dict[int, list[int]] = {}
+    for d, pair in zip(due, pairs, strict=True):
+        entry = entries.get(pair)
+        if entry is None or not d.delivers or entry.status not in ("picked", "retry"):
+            continue
+        if entry.parts_sent:  # part of it is out: the rest must match
+            reused[d.chat.chat_id] = entry.ids
+            continue
+        allowed = await personal.eligible(db, d.chat.chat_id, entry.ids)
+        reused[d.chat.chat_id] = [i for i in entry.ids if i in allowed]
+        if not reused[d.chat.chat_id] and entry.status == "picked":
+            del entries[pair]  # nothing of it went out: pick again below
     fresh = [d for d, pair in zip(due, pairs, strict=True) if pair not in entries and d.delivers]
     special = await personal.personal_chats(db, [d.chat.chat_id for d in fresh])
     plain = [d for d in fresh if d.chat.per_delivery == 1 and d.chat.chat_id not in special]
@@ -312,9 +372,10 @@ async def _claim_due(
                 deliveries=chat.deliveries,
                 now=stamp,
             )
-    claims: list[tuple[Chat, date, list[int], int]] = []
+    claims: list[_Claimed] = []
     moves: list[tuple[object, ...]] = []
     moves_with_round: list[tuple[object, ...]] = []
+    closed: list[tuple[int, str]] = []
     for d, pair in zip(due, pairs, strict=True):
         schedule = (to_unix(d.next_due), d.next_date.isoformat())
         entry = entries.get(pair)
@@ -323,10 +384,17 @@ async def _claim_due(
             ids, state = picked
             position = (state.number, state.key, state.lo, state.hi, state.position)
             moves_with_round.append((*schedule, *position, d.chat.chat_id))
-            claims.append((d.chat, d.day, ids, 1))
+            claims.append(_Claimed(d.chat, d.day, ids, 1))
             continue
-        if entry is not None and d.delivers and entry[1] in ("picked", "retry"):
-            claims.append((d.chat, d.day, entry[0], entry[2] + 1))
+        if entry is not None and d.chat.chat_id in reused:
+            if reused[d.chat.chat_id]:
+                claims.append(
+                    _Claimed(
+                        d.chat, d.day, reused[d.chat.chat_id], entry.attempts + 1, entry.parts_sent
+                    )
+                )
+            else:
+                closed.append(pair)
         # else: nothing to send (not a delivery day, or nothing eligible), or the day
         # was sent, failed, or in flight when we last stopped
         moves.append((*schedule, d.chat.chat_id))
@@ -334,12 +402,14 @@ async def _claim_due(
         await db.executemany(_MOVE_DUE, moves)
     if moves_with_round:
         await db.executemany(_MOVE_DUE_AND_ROUND, moves_with_round)
+    if closed:
+        await db.executemany(_NOT_ELIGIBLE, closed)
     if claims:
         await db.executemany(
             _PUT_SENDING,
             [
-                (chat.chat_id, day.isoformat(), ids[0], chat_db.dump_more_ids(ids[1:]))
-                for chat, day, ids, _ in claims
+                (c.chat.chat_id, c.day.isoformat(), c.ids[0], chat_db.dump_more_ids(c.ids[1:]))
+                for c in claims
             ],
         )
     return claims, items
@@ -373,28 +443,39 @@ async def send_all(claims: list[Claim], send: Send, concurrency: int) -> list[Ou
 async def send_one(claim: Claim, send: Send) -> Outcome:
     """Send and classify Telegram's answer; never raises for a Telegram error."""
     try:
-        await send(claim.chat.chat_id, claim.items)
-    except Forbidden as error:
-        return Outcome(claim, "blocked", error.message)
-    except ChatMigrated as error:
-        return Outcome(claim, "migrated", error.message, new_chat_id=error.new_chat_id)
-    except RetryAfter as error:
-        return Outcome(claim, "retry", error.message, retry_after=retry_seconds(error))
-    except BadRequest as error:
-        if "chat not found" in error.message.lower():
-            return Outcome(claim, "blocked", error.message)
-        return Outcome(claim, "failed", error.message)
-    except TimedOut as error:
-        if isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
-            return Outcome(claim, "retry", error.message)  # never left this machine
-        # The request went out and no answer came: it may well have arrived.
-        return Outcome(claim, "timeout", error.message)
-    except NetworkError as error:  # 5xx and connection errors: nothing arrived
-        return Outcome(claim, "retry", error.message)
+        if claim.parts_done:
+            await send(claim.chat.chat_id, claim.items, claim.parts_done)
+        else:
+            await send(claim.chat.chat_id, claim.items)
+    except PartlySent as partly:
+        return replace(classify(claim, partly.error), parts=partly.parts)
     except Exception as error:
-        log.exception("unexpected error sending to chat %s", claim.chat.chat_id)
-        return Outcome(claim, "retry", repr(error))
+        return classify(claim, error)
     return Outcome(claim, "sent")
+
+
+def classify(claim: Claim, error: Exception) -> Outcome:
+    """What a send's exception means for the delivery: blocked, retry, failed ..."""
+    parts = claim.parts_done
+    if isinstance(error, Forbidden):
+        return Outcome(claim, "blocked", error.message, parts=parts)
+    if isinstance(error, ChatMigrated):
+        return Outcome(claim, "migrated", error.message, new_chat_id=error.new_chat_id, parts=parts)
+    if isinstance(error, RetryAfter):
+        return Outcome(claim, "retry", error.message, retry_after=retry_seconds(error), parts=parts)
+    if isinstance(error, BadRequest):
+        if "chat not found" in error.message.lower():
+            return Outcome(claim, "blocked", error.message, parts=parts)
+        return Outcome(claim, "failed", error.message, parts=parts)
+    if isinstance(error, TimedOut):
+        if isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return Outcome(claim, "retry", error.message, parts=parts)  # never left here
+        # The request went out and no answer came: it may well have arrived.
+        return Outcome(claim, "timeout", error.message, parts=parts)
+    if isinstance(error, NetworkError):  # 5xx and connection errors: nothing arrived
+        return Outcome(claim, "retry", error.message, parts=parts)
+    log.error("unexpected error sending to chat %s", claim.chat.chat_id, exc_info=error)
+    return Outcome(claim, "retry", repr(error), parts=parts)
 
 
 def retry_seconds(error: RetryAfter) -> float:
@@ -441,9 +522,17 @@ async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) 
                 report.failed += 1 - retried
         if sent:
             await db.executemany(_SET_SENT, sent)
+        progress = [
+            (out.parts, out.claim.chat.chat_id, out.claim.day.isoformat())
+            for out in outcomes
+            if out.status != "sent" and out.parts > out.claim.parts_done
+        ]
+        if progress:
+            await db.executemany(_SET_PARTS, progress)
     return report
 
 
+_SET_PARTS = "UPDATE daily SET parts_sent = ? WHERE chat_id = ? AND local_date = ?"
 # chat_db.set_daily_status(..., "sent") for many chats at once.
 _SET_SENT = (
     "UPDATE daily SET status = 'sent', error = NULL, updated_at = unixepoch(),"

@@ -169,8 +169,9 @@ async def pick_next_many(
         firsts = [_first_step(state, max_id, rng) for state in states[start:]]
         found = set(await lookup([c for c, _, _ in firsts if c is not None]))
         for offset, (candidate, state, fresh_rounds) in enumerate(firsts):
+            original = states[start + offset]
             if candidate is None or candidate in found:
-                results.append((candidate, state))
+                results.append((candidate, state) if candidate is not None else (None, original))
                 continue
             # A gap: put rng back where it was after this state's own first step ...
             rng.setstate(before)
@@ -181,7 +182,7 @@ async def pick_next_many(
                 candidate, state, fresh_rounds = _step(state, max_id, fresh_rounds, rng)
                 if candidate is not None and await _exists(db, candidate):
                     found.add(candidate)
-            results.append((candidate, state))
+            results.append((candidate, state) if candidate is not None else (None, original))
             start += offset + 1
             break
         else:

@@ -168,11 +168,15 @@ async def move_due(
     await db.execute(sql, params)
 
 
-async def save_round(db: aiosqlite.Connection, chat_id: int, state: RoundState) -> None:
+async def save_round(
+    db: aiosqlite.Connection, chat_id: int, state: RoundState, *, delivery: bool = False
+) -> None:
+    """Where the chat is in its round; ``delivery``: a delivery was picked (every few
+    deliveries bring back a favorite, so they are counted)."""
     await db.execute(
         "UPDATE chats SET round_number = ?, round_key = ?, round_lo = ?, round_hi = ?,"
-        " round_pos = ? WHERE chat_id = ?",
-        (state.number, state.key, state.lo, state.hi, state.position, chat_id),
+        " round_pos = ?, deliveries = deliveries + ? WHERE chat_id = ?",
+        (state.number, state.key, state.lo, state.hi, state.position, int(delivery), chat_id),
     )
 
 
@@ -255,6 +259,7 @@ async def put_daily(
         "INSERT INTO daily (chat_id, local_date, takeaway_id, status, attempts, more_ids)"
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
         " status = excluded.status, attempts = daily.attempts + excluded.attempts,"
+        " takeaway_id = excluded.takeaway_id, more_ids = excluded.more_ids,"
         " updated_at = unixepoch()",
         (
             chat_id,

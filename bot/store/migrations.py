@@ -140,12 +140,14 @@ CREATE TABLE search_queries (
 # takeaway id, which a re-import keeps (the same highlight keeps its row), so a hidden
 # takeaway stays hidden; it is also taken out of the search index while hidden.
 # ``daily.more_ids`` holds a delivery's further takeaways (JSON array) when it has
-# more than one.
+# more than one; ``daily.parts_sent`` how many of a delivery's messages (a long one
+# is several) are out, so a retry sends only the rest.
 _V3 = """
 ALTER TABLE chats ADD COLUMN days INTEGER NOT NULL DEFAULT 127;
 ALTER TABLE chats ADD COLUMN per_delivery INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE chats ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE daily ADD COLUMN more_ids TEXT;
+ALTER TABLE daily ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE favorites (
     chat_id     INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
     takeaway_id INTEGER NOT NULL REFERENCES takeaways (id) ON DELETE CASCADE,
@@ -154,17 +156,20 @@ CREATE TABLE favorites (
     PRIMARY KEY (chat_id, takeaway_id)
 ) WITHOUT ROWID;
 CREATE INDEX favorites_newest ON favorites (chat_id, created_at);
+CREATE INDEX favorites_takeaway ON favorites (takeaway_id);
 CREATE TABLE discarded (
     chat_id     INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
     takeaway_id INTEGER NOT NULL REFERENCES takeaways (id) ON DELETE CASCADE,
     created_at  INTEGER NOT NULL,
     PRIMARY KEY (chat_id, takeaway_id)
 ) WITHOUT ROWID;
+CREATE INDEX discarded_takeaway ON discarded (takeaway_id);
 CREATE TABLE sources_off (
     chat_id   INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
     source_id INTEGER NOT NULL REFERENCES sources (id) ON DELETE CASCADE,
     PRIMARY KEY (chat_id, source_id)
 ) WITHOUT ROWID;
+CREATE INDEX sources_off_source ON sources_off (source_id);
 CREATE TABLE hidden_takeaways (
     takeaway_id INTEGER PRIMARY KEY REFERENCES takeaways (id) ON DELETE CASCADE,
     hidden_by   INTEGER,

@@ -181,7 +181,7 @@ def daily_sender(bot: Bot, store: Store | None = None, admin_ids: Sequence[int] 
     "Kept"); ``admin_ids`` get "Hide for everyone" in their private chats.
     """
 
-    async def send(chat_id: int, items: Sequence[StoredTakeaway]) -> None:
+    async def send(chat_id: int, items: Sequence[StoredTakeaway], done: int = 0, /) -> None:
         await send_takeaways(
             bot,
             chat_id,
@@ -189,6 +189,7 @@ def daily_sender(bot: Bot, store: Store | None = None, admin_ids: Sequence[int] 
             store=store,
             admin=chat_id > 0 and chat_id in admin_ids,
             header=h.today_header(len(items)),
+            skip_parts=done,
         )
 
     return send

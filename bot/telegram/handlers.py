@@ -187,16 +187,29 @@ def _place_zones() -> dict[str, str]:
     return places
 
 
-async def todays_takeaways(d: Deps, chat: Chat) -> list[StoredTakeaway]:
-    """The chat's delivery for its local today: the daily one, picked now if not yet."""
-    today = local_date(d.clock(), chat.timezone)
+async def todays_takeaways(d: Deps, chat_id: int) -> list[StoredTakeaway]:
+    """The chat's delivery for its local today: the daily one, picked now if not yet.
+
+    Read and picked in one transaction, so a daily run claiming the chat at the same
+    moment cannot pick for the same day twice. What the chat turned down or an admin
+    hid since it was picked is left out; if nothing of a delivery not yet sent is left,
+    it is picked again.
+    """
     db = d.store.db
     async with d.store.transaction():
-        entry = await chat_db.get_daily(db, chat.chat_id, today)
-        if entry is None:
+        chat = await chat_db.get_chat(db, chat_id)
+        if chat is None:
+            return []
+        today = local_date(d.clock(), chat.timezone)
+        entry = await chat_db.get_daily(db, chat_id, today)
+        ids = [] if entry is None else entry.takeaway_ids
+        if entry is not None:
+            allowed = await personal.eligible(db, chat_id, ids)
+            ids = [i for i in ids if i in allowed]
+        if not ids and (entry is None or entry.status == "picked"):
             ids, state = await pick_delivery(
                 db,
-                chat.chat_id,
+                chat_id,
                 chat.round,
                 d.rng,
                 count=chat.per_delivery,
@@ -205,10 +218,8 @@ async def todays_takeaways(d: Deps, chat: Chat) -> list[StoredTakeaway]:
             )
             if not ids:
                 return []
-            await chat_db.save_round(db, chat.chat_id, state)
-            await chat_db.put_daily(db, chat.chat_id, today, ids, "picked")
-        else:
-            ids = entry.takeaway_ids
+            await chat_db.save_round(db, chat_id, state, delivery=True)
+            await chat_db.put_daily(db, chat_id, today, ids, "picked")
     found = await d.store.get_takeaways(ids)
     return [found[i] for i in ids if i in found]
 
@@ -276,7 +287,7 @@ async def today_command(update: Update, context: Context) -> None:
     if chat is None:
         return
     d = deps(context)
-    items = await todays_takeaways(d, chat)
+    items = await todays_takeaways(d, chat.chat_id)
     if not items:
         await reply(update, await nothing_to_send(d, chat.chat_id))
         return

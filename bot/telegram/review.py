@@ -18,6 +18,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 
+from bot.delivery.daily import PartlySent
 from bot.store import StoredTakeaway, personal
 from bot.store import takeaways as takeaway_db
 from bot.store.chats import to_unix
@@ -60,8 +61,12 @@ async def send_takeaways(
     admin: bool = False,
     header: str | None = None,
     extra_rows: Sequence[Sequence[InlineKeyboardButton]] = (),
+    skip_parts: int = 0,
 ) -> None:
     """Send takeaways as one delivery (more messages only if long); buttons on the last.
+
+    ``skip_parts`` messages went out on an earlier try; if a later one fails after
+    some went out, ``PartlySent`` says how many are out now.
 
     With ``store`` the buttons show the chat's marks (a favorite says "Kept"), and a
     channel gets only the source link.
@@ -79,10 +84,17 @@ async def send_takeaways(
         markup = review_keyboard(items, marks, admin=admin, extra_rows=extra_rows)
     messages = delivery_messages(list(items), header=header)
     for index, text in enumerate(messages):
+        if index < skip_parts:
+            continue  # out already, on an earlier try
         last = index == len(messages) - 1
-        await bot.send_message(
-            chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-        )
+        try:
+            await bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
+            )
+        except Exception as error:
+            if index > skip_parts:
+                raise PartlySent(index, error) from error
+            raise
 
 
 _TOASTS = {

@@ -235,3 +235,81 @@ async def test_a_hidden_takeaway_stays_hidden_after_a_reimport(make_bot) -> None
         assert takeaway_id not in seen and len(seen) == 15
     hits = await bot.store.search(answer.text.split("\n")[0][:40])
     assert takeaway_id not in {hit.item.id for hit in hits}
+
+
+# --- a delivery picked earlier, and one that went out in part --------------------------------
+
+
+async def test_turned_down_after_today_is_not_sent_at_the_slot(make_bot) -> None:  # type: ignore[no-untyped-def]
+    bot: BotHarness = await make_bot(admin_ids=[BEN])
+    bot.clock.set(datetime(2026, 3, 2, 7, tzinfo=UTC))
+    await setup(bot, ADA)
+    await setup(bot, BEN)
+    [ada_today] = (await bot.send(ADA, "/today"))[-1:]
+    [ben_today] = (await bot.send(BEN, "/today"))[-1:]
+    [discarded] = ids_in(ada_today)
+    [hidden] = ids_in(ben_today)
+    await bot.press(ADA, ada_today, f"n:{discarded}")
+    await bot.press(BEN, ben_today, f"h:{hidden}")
+    bot.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    assert (await bot.deliver()).sent == 2
+    [ada_daily] = dailies(bot, ADA)[-1:]
+    [ben_daily] = dailies(bot, BEN)[-1:]
+    assert ids_in(ada_daily) not in ([discarded], [hidden])
+    assert ids_in(ben_daily) != [hidden]
+    # /today now shows what was sent, and the day is done.
+    assert ids_in((await bot.send(ADA, "/today"))[-1]) == ids_in(ada_daily)
+    assert (await bot.deliver()).due == 0
+
+
+async def test_today_counts_as_a_delivery_for_the_favorite_turn(bot: BotHarness) -> None:
+    bot.clock.set(datetime(2026, 3, 2, 7, tzinfo=UTC))
+    await setup(bot, ADA)
+    [first] = (await bot.send(ADA, "/today"))[-1:]
+    [favorite] = ids_in(first)
+    await bot.press(ADA, first, f"k:{favorite}")
+    picks = []
+    for n in range(2 * FAVORITE_EVERY):
+        bot.clock.set(datetime(2026, 3, 2, 7, tzinfo=UTC) + timedelta(days=n))
+        [today] = (await bot.send(ADA, "/today"))[-1:]
+        bot.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC) + timedelta(days=n))
+        await bot.deliver()
+        [daily] = dailies(bot, ADA)[-1:]
+        assert ids_in(daily) == ids_in(today)
+        picks.append(ids_in(daily)[0])
+    assert [n for n, i in enumerate(picks) if i == favorite] == [
+        0,
+        FAVORITE_EVERY - 1,
+        2 * FAVORITE_EVERY - 1,
+    ]
+
+
+async def test_a_delivery_cut_short_sends_only_the_rest_later(bot: BotHarness) -> None:
+    long_text = ("A sentence that goes on and on. " * 120).strip()
+    await bot.store.import_takeaways(
+        [Takeaway(text=f"{n} {long_text}", title="Long", author="Someone") for n in range(3)]
+    )
+    await setup(bot, ADA, "/count 3", "/sources")
+    [sources] = bot.received(ADA)[-1:]
+    [thread] = [
+        b["callback_data"] for row in sources.buttons for b in row if "Long" not in b["text"]
+    ]
+    await bot.press(ADA, sources, thread)
+    before = len(bot.received(ADA))
+
+    def fail_after_the_first(event: object) -> None:
+        if getattr(event, "kind", None) == "sent" and len(bot.received(ADA)) == before + 1:
+            bot.standin.fail("sendMessage", chat_id=ADA, status=502)
+
+    bot.standin.add_listener(fail_after_the_first)
+    bot.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    report = await bot.deliver()
+    assert report.retried == 1 and len(bot.received(ADA)) == before + 1
+    bot.clock.set(datetime(2026, 3, 2, 9, 2, tzinfo=UTC))
+    assert (await bot.deliver()).sent == 1
+    sent = bot.received(ADA)[before:]
+    texts = [m.text for m in sent]
+    assert len(texts) == len(set(texts)) >= 3  # every part once, none again
+    assert sent[0].text.startswith("☀️ Today's takeaways") and sent[-1].buttons
+    for n in range(3):  # each takeaway's start arrived exactly once
+        assert sum(m.text.count(f"{n} A sentence") for m in sent) == 1
