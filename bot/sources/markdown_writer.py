@@ -8,7 +8,7 @@ another takeaways bot and come out as the same takeaways with the same sources.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from bot.sources.model import Takeaway
 
@@ -16,16 +16,21 @@ _URL_SAFE = re.compile(r"[^()\s]+")
 _LOCATION = re.compile(r"(?:location|loc\.?|page|time|position)\s+\S", re.IGNORECASE)
 
 
-def to_markdown(takeaways: Iterable[Takeaway]) -> str:
-    """All ``takeaways`` as Markdown pages, grouped by source in order of appearance."""
+def to_markdown(takeaways: Iterable[Takeaway], *, shared_links: Collection[str] = ()) -> str:
+    """All ``takeaways`` as Markdown pages, grouped by source in order of appearance.
+
+    A link that several takeaways share (a tweet split into its numbered points) is
+    left out: the importer tells such takeaways apart by their order in the file, and
+    an export holds only some of them, so the link would make one pass for another.
+    """
     pages: dict[tuple[str | None, ...], list[Takeaway]] = {}
     for takeaway in takeaways:
         key = (takeaway.title, takeaway.author, takeaway.source_url, takeaway.category)
         pages.setdefault(key, []).append(takeaway)
-    return "\n\n".join(_page(items) for items in pages.values()) + "\n"
+    return "\n\n".join(_page(items, shared_links) for items in pages.values()) + "\n"
 
 
-def _page(items: list[Takeaway]) -> str:
+def _page(items: list[Takeaway], shared_links: Collection[str]) -> str:
     first = items[0]
     title = _one_line(first.title) or "Untitled"
     lines = [f"# {title}", "", "## Metadata"]
@@ -38,11 +43,11 @@ def _page(items: list[Takeaway]) -> str:
         lines.append(f"- URL: {first.source_url}")
     lines += ["", "## Highlights"]
     for takeaway in items:
-        lines.extend(_highlight(takeaway))
+        lines.extend(_highlight(takeaway, shared_links))
     return "\n".join(lines)
 
 
-def _highlight(takeaway: Takeaway) -> list[str]:
+def _highlight(takeaway: Takeaway, shared_links: Collection[str]) -> list[str]:
     text_lines = [line.strip() for line in takeaway.text.splitlines() if line.strip()]
     if not text_lines:
         return []
@@ -56,7 +61,7 @@ def _highlight(takeaway: Takeaway) -> list[str]:
             label = f"Location {label}"
         links.append(f"([{label}]())")
     url = takeaway.url
-    if url and url != takeaway.source_url and _URL_SAFE.fullmatch(url):
+    if url and url != takeaway.source_url and url not in shared_links and _URL_SAFE.fullmatch(url):
         links.append(f"([View Highlight]({url}))")
     if links:
         body[-1] += " " + " ".join(links)

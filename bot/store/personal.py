@@ -244,6 +244,16 @@ async def all_favorites(db: aiosqlite.Connection, chat_id: int) -> list[StoredTa
     return [stored_from_row(row) for row in rows]
 
 
+async def shared_links(db: aiosqlite.Connection, urls: Sequence[str]) -> set[str]:
+    """Which of ``urls`` more than one takeaway has (a tweet split into several)."""
+    rows = await db.execute_fetchall(
+        "SELECT url FROM takeaways WHERE url IN (SELECT value FROM json_each(?))"
+        " GROUP BY url HAVING count(*) > 1",
+        (json.dumps(list(urls)),),
+    )
+    return {str(row[0]) for row in rows}
+
+
 async def favorite_due(db: aiosqlite.Connection, chat_id: int) -> int | None:
     """The eligible favorite the chat has not seen for longest (never shown first)."""
     rows = list(

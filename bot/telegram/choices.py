@@ -33,7 +33,7 @@ from bot.telegram.common import (
     reply,
 )
 from bot.telegram.deps import Context, Deps, deps
-from bot.telegram.format import attribution_html, escape, truncate
+from bot.telegram.format import escape, list_message, truncate
 from bot.telegram.keyboards import (
     COUNT,
     DAY_NAMES,
@@ -98,19 +98,13 @@ async def favorites_view(
     if not items:
         return "No more favorites. /favorites starts again from the newest.", None
     header = f"❤️ <b>Your favorites{shown}</b> ({offset + 1}–{offset + len(items)} of {total})"
-    blocks = [header]
-    for number, item in enumerate(items, start=1):
-        blocks.append(
-            f"{number}. {escape(truncate(item.takeaway.text, 500))}\n"
-            f"{attribution_html(item, limit=120)}"
-        )
+    footer = "/export sends them all as a Markdown file." if offset == 0 and not query else None
+    text = list_message(header, [(item.takeaway.text, item) for item in items], footer)
     if query_id is None:
         pager = pager_row(offset, FAVORITES_PAGE, total, FAVORITES)
     else:
         pager = pager_row(offset, FAVORITES_PAGE, total, FAVORITES_SEARCH, query_id)
-    if offset == 0 and not query:
-        blocks.append("/export sends them all as a Markdown file.")
-    return "\n\n".join(blocks), InlineKeyboardMarkup([pager]) if pager else None
+    return text, InlineKeyboardMarkup([pager]) if pager else None
 
 
 async def export_command(update: Update, context: Context) -> None:
@@ -123,7 +117,9 @@ async def export_command(update: Update, context: Context) -> None:
     if not items:
         await reply(update, "No favorites to export yet. Press ❤️ Keep under a takeaway to keep it.")
         return
-    content = to_markdown(item.takeaway for item in items).encode("utf-8")
+    links = [item.takeaway.url for item in items if item.takeaway.url]
+    shared = await personal.shared_links(d.store.db, links)
+    content = to_markdown((item.takeaway for item in items), shared_links=shared).encode()
     noun = "favorite" if len(items) == 1 else "favorites"
     await context.bot.send_document(
         chat.chat_id,
@@ -303,18 +299,16 @@ async def hidden_view(d: Deps, offset: int) -> View:
     if not items:
         offset = max(0, (total - 1) // HIDDEN_PAGE * HIDDEN_PAGE)
         items, total = await personal.hidden_page(d.store.db, limit=HIDDEN_PAGE, offset=offset)
-    blocks = [f"🙈 <b>Hidden for everyone</b> ({offset + 1}–{offset + len(items)} of {total})"]
-    rows = []
-    for number, item in enumerate(items, start=1):
-        blocks.append(
-            f"{number}. {escape(truncate(item.takeaway.text, 300))}\n"
-            f"{attribution_html(item, limit=120)}"
-        )
-        rows.append([button(f"👁 Unhide {number}", HIDDEN_UNHIDE, item.id, offset)])
+    header = f"🙈 <b>Hidden for everyone</b> ({offset + 1}–{offset + len(items)} of {total})"
+    text = list_message(header, [(item.takeaway.text, item) for item in items], longest=300)
+    rows = [
+        [button(f"👁 Unhide {number}", HIDDEN_UNHIDE, item.id, offset)]
+        for number, item in enumerate(items, start=1)
+    ]
     pager = pager_row(offset, HIDDEN_PAGE, total, HIDDEN)
     if pager:
         rows.append(pager)
-    return "\n\n".join(blocks), InlineKeyboardMarkup(rows)
+    return text, InlineKeyboardMarkup(rows)
 
 
 # --- their buttons --------------------------------------------------------------------------

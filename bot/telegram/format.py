@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from bot.store import MARK_END, MARK_START, StoredTakeaway
@@ -77,8 +78,8 @@ def takeaway_messages(item: StoredTakeaway, *, header: str | None = None) -> lis
 def delivery_messages(items: list[StoredTakeaway], *, header: str | None = None) -> list[str]:
     """One or more takeaways as few HTML messages as fit, numbered when there are several.
 
-    Each takeaway stays whole where it fits; one too long for a message is split by
-    ``takeaway_messages`` and never shares a message with the next.
+    Takeaways are packed into messages in order; one too long for a message is split
+    by ``takeaway_messages``, and its parts may share a message with its neighbours.
     """
     if len(items) == 1:
         return takeaway_messages(items[0], header=header)
@@ -98,6 +99,43 @@ def delivery_messages(items: list[StoredTakeaway], *, header: str | None = None)
             current = piece
     messages.append(current)
     return messages
+
+
+def shorten_marked(marked: str, limit: int) -> str:
+    """Cut (marked) text to about ``limit`` characters without leaving a mark open."""
+    if len(marked) <= limit:
+        return marked
+    return split_text(marked, limit)[0].rstrip() + " …"
+
+
+def visible_length(text_html: str) -> int:
+    """What Telegram counts against its limit: the text after parsing, in UTF-16 units
+    (a "𝐛𝐨𝐥𝐝" letter from a tweet counts twice)."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", text_html))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def list_message(
+    header: str,
+    entries: Sequence[tuple[str, StoredTakeaway]],
+    footer: str | None = None,
+    *,
+    longest: int = 500,
+) -> str:
+    """A numbered list of takeaways in one message: each entry's text (search marks
+    allowed) and attribution, cut shorter until the whole fits Telegram's limit."""
+    limit = longest
+    while True:
+        blocks = [header]
+        for number, (text, item) in enumerate(entries, start=1):
+            body = marked_to_html(shorten_marked(text, limit))
+            blocks.append(f"{number}. {body}\n{attribution_html(item, limit=min(limit, 120))}")
+        if footer:
+            blocks.append(footer)
+        message = "\n\n".join(blocks)
+        if visible_length(message) <= MESSAGE_LIMIT or limit <= 20:
+            return message
+        limit = limit * 2 // 3
 
 
 def html_chunks(text_html: str) -> list[str]:

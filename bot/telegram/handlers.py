@@ -38,17 +38,11 @@ from bot.telegram.common import (
     reply,
 )
 from bot.telegram.deps import Context, Deps, deps
-from bot.telegram.format import (
-    attribution_html,
-    escape,
-    marked_to_html,
-    split_text,
-    takeaway_messages,
-    truncate,
-)
+from bot.telegram.format import escape, list_message, takeaway_messages, truncate
 from bot.telegram.keyboards import (
     ANOTHER,
     REVIEW_VERBS,
+    Callback,
     MoreResults,
     Press,
     more_results_keyboard,
@@ -329,23 +323,12 @@ async def send_results(update: Update, d: Deps, query: str, query_id: int, offse
 
 
 def results_html(hits: list[SearchHit], query: str, offset: int) -> str:
-    """Up to five results in one message; every part is capped so the whole fits."""
+    """Up to five results in one message, numbered from 1 on every page like the
+    buttons under it; every part is capped so the whole fits."""
     header = f"🔎 Results for “{escape(truncate(query, 100))}”"
     if offset:
         header += f" ({offset + 1}–{offset + len(hits)})"
-    blocks = [f"<b>{header}</b>"]
-    # Numbered from 1 on every page, like the buttons under it.
-    for number, hit in enumerate(hits, start=1):
-        text = marked_to_html(shorten_marked(hit.marked_text, 500))
-        blocks.append(f"{number}. {text}\n{attribution_html(hit.item, limit=120)}")
-    return "\n\n".join(blocks)
-
-
-def shorten_marked(marked: str, limit: int) -> str:
-    """Cut marked text to about ``limit`` characters without leaving a mark open."""
-    if len(marked) <= limit:
-        return marked
-    return split_text(marked, limit)[0].rstrip() + " …"
+    return list_message(f"<b>{header}</b>", [(hit.marked_text, hit.item) for hit in hits])
 
 
 async def settings_command(update: Update, context: Context) -> None:
@@ -478,6 +461,7 @@ async def plain_text(update: Update, context: Context) -> None:
 
 
 async def button(update: Update, context: Context) -> None:
+    """Every button press is answered exactly once, even when handling it fails."""
     query = update.callback_query
     if query is None:
         return
@@ -486,20 +470,31 @@ async def button(update: Update, context: Context) -> None:
     if action is None or chat is None:
         await query.answer("This button has expired.")
         return
+    try:
+        await _pressed(update, context, action, chat.id)
+    except Exception:
+        with contextlib.suppress(TelegramError):  # already answered: nothing to add
+            await query.answer("Sorry, that didn't work. Please try again.")
+        raise
+
+
+async def _pressed(update: Update, context: Context, action: Callback, chat_id: int) -> None:
+    query = update.callback_query
+    assert query is not None
     d = deps(context)
     if isinstance(action, Press):
         await current_chat(update, context)  # what a chat marks is stored with its row
     if action == ANOTHER:
         await query.answer()
-        item = await random_for(d, chat.id)
+        item = await random_for(d, chat_id)
         if item is None:
-            await reply(update, await nothing_to_send(d, chat.id))
+            await reply(update, await nothing_to_send(d, chat_id))
             return
-        await send_items(update, context, chat.id, [item])
+        await send_items(update, context, chat_id, [item])
     elif isinstance(action, MoreResults):
         async with d.store.db.execute(
             "SELECT query FROM search_queries WHERE id = ? AND chat_id = ?",
-            (action.query_id, chat.id),
+            (action.query_id, chat_id),
         ) as cursor:
             row = await cursor.fetchone()
         if row is None:

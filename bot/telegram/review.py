@@ -23,6 +23,7 @@ from bot.store import StoredTakeaway, personal
 from bot.store import takeaways as takeaway_db
 from bot.store.chats import to_unix
 from bot.store.store import Store
+from bot.telegram.common import may_change_schedule
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.format import MESSAGE_LIMIT, delivery_messages, source_link
 from bot.telegram.keyboards import (
@@ -133,6 +134,16 @@ async def on_review(update: Update, context: Context, press: Press) -> None:
         await query.answer(EXPIRED)
         return
     user = update.effective_user
+    # In a group, keeping and turning down change what the whole group gets, like its
+    # schedule: only its admins may.
+    in_group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+    if (
+        in_group
+        and press.verb not in (HIDE, UNHIDE)
+        and not await may_change_schedule(update, context, quiet=True)
+    ):
+        await query.answer("Only this group's admins can change what it gets.")
+        return
     if press.verb in (HIDE, UNHIDE) and (
         user is None or user.id not in d.settings.admin_ids or chat.type != ChatType.PRIVATE
     ):

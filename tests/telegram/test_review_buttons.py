@@ -449,3 +449,21 @@ async def test_help_for_admins_mentions_hidden(make_bot: Make) -> None:
     bot = await make_bot(admin_ids=[ADMIN])
     assert "/hidden" in await bot.reply_text(ADMIN, "/help")
     assert "/hidden" not in await bot.reply_text(STRANGER, "/help")
+
+
+async def test_in_a_group_only_admins_keep_or_turn_down(bot: BotHarness) -> None:
+    group, owner, member = -4242, 7001, 7002
+    bot.standin.add_chat(group, type="group", title="Readers")
+    bot.standin.set_admins(group, [owner], owner=owner)
+    bot.standin.add_member(group, member)
+    [message] = await bot.send(group, "/random", user_id=member)
+    takeaway_id = review_id(message)
+    refused = "Only this group's admins can change what it gets."
+    assert await press(bot, group, message, f"k:{takeaway_id}", user_id=member) == refused
+    assert await press(bot, group, message, f"n:{takeaway_id}", user_id=member) == refused
+    assert not message.edited
+    assert await press(bot, group, message, f"n:{takeaway_id}", user_id=owner) == (
+        "🚫 You won't get this one again."
+    )
+    assert "↩️ Undo" in labels(message)
+    assert_no_apology(bot)
