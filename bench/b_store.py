@@ -49,6 +49,21 @@ async def run_search(ws: Workspace) -> list[Figure]:
             hits += len(await store.search(queries[index], limit=6))
 
         times = await _timed(len(queries), search)
+        # The worst case: only the most frequent words, "the" and "of" included.
+        common = [vocab.common_query(rng) for _ in range(sizes.search_queries // 5)]
+
+        common_hits: list[int] = []
+
+        async def search_common(index: int) -> None:
+            common_hits.append(len(await store.search(common[index], limit=6)))
+
+        common_times = await _timed(len(common), search_common)
+        # Search reads a window of recent matches: count the pages that came back
+        # shorter than the matches that exist (untimed; counting all is the slow part).
+        short = 0
+        for query, found in zip(common, common_hits, strict=True):
+            if found < 6 and await store.count_matches(query) > found:
+                short += 1
         # The same words through a LIKE scan: what search would cost without the index.
         like_queries = queries[: sizes.like_queries]
         fts_times = []
@@ -71,6 +86,26 @@ async def run_search(ws: Workspace) -> list[Figure]:
         at_most("search.p50", percentile(times, 0.5), "ms", 2, f"{len(queries):,} queries, {at}"),
         at_most("search.p99", percentile(times, 0.99), "ms", 10, f"max {times[-1]:.1f} ms"),
         info("search.hits_per_query", hits / len(queries), "rows", "limit 6, as the bot asks"),
+        at_most(
+            "search.common_words.p50",
+            percentile(common_times, 0.5),
+            "ms",
+            2,
+            f"{len(common):,} queries of the 200 most frequent words",
+        ),
+        at_most(
+            "search.common_words.p99",
+            percentile(common_times, 0.99),
+            "ms",
+            10,
+            f"max {common_times[-1]:.1f} ms",
+        ),
+        info(
+            "search.common_words.short_pages",
+            short,
+            "queries",
+            f"of {len(common):,}: first page had fewer hits than exist (window bound)",
+        ),
         Figure(
             "search.vs_like_scan",
             ratio,

@@ -115,6 +115,11 @@ class Vocabulary:
         """One to three content words, as a person would type them into /search."""
         return " ".join(self.content_word(rng) for _ in range(rng.choice((1, 1, 2, 2, 3))))
 
+    def common_query(self, rng: random.Random, top: int = 200) -> str:
+        """One to three of the ``top`` most frequent words, function words included
+        ("the", "of"...): the worst case for ranking, every word matching thousands."""
+        return " ".join(rng.choice(self.words[:top]) for _ in range(rng.choice((1, 1, 2, 2, 3))))
+
 
 # --- export files ------------------------------------------------------------------------
 

@@ -1,24 +1,65 @@
-"""Files -> takeaways -> SQLite, one file per transaction.
+"""Files -> takeaways -> SQLite, all or nothing per file.
 
 A file that fails to parse (or to store) imports nothing and is reported by name; the
 other files still import. Parsing runs in a worker thread so a bot that imports at
 start (or on /reload) keeps answering while it works.
+
+Speed (docs/performance.md) comes from three things:
+
+* Several files share one write transaction (``_BATCH_ROWS`` takeaways): FTS5 writes
+  and merges index segments per commit, which made one transaction per file cost more
+  than the indexing itself. A batch that fails is rolled back and written again one
+  file per transaction, so a file that cannot be stored still fails alone.
+* The worker parses the next files while the database writes the previous batch.
+* A file whose bytes are the same as when it was last imported is not parsed at all
+  (see ``_Memos``): re-importing an unchanged folder, which every start and /reload
+  does, reads and hashes its files and stops there.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import sqlite3
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from hashlib import blake2b
 from pathlib import Path
 
-from bot.sources import iter_source_files, parse_bytes, parse_path
+import aiosqlite
+
+import bot
+from bot.sources import iter_source_files, parse_bytes, read_path
 from bot.sources.model import ParseError, Takeaway
 from bot.store import Store
+from bot.store.takeaways import (
+    BatchResult,
+    Prepared,
+    changes_since,
+    prepare,
+    source_prefix,
+    write_batch,
+)
 
 Progress = Callable[[int, int, Path], None]
+
+# Takeaways per write transaction: big enough that FTS5's per-commit work is amortised,
+# small enough that the write lock is held for a fraction of a second.
+_BATCH_ROWS = 20_000
+# The first batch is smaller, and each next one twice as big up to _BATCH_ROWS: the
+# database starts writing (and the parser gets its first overlap) sooner.
+_FIRST_BATCH_ROWS = 2_500
+# Files (and bytes) handed to the worker thread at once: fewer hand-overs between
+# threads, while the next chunk is parsed during the previous batch's write.
+_CHUNK_FILES = 64
+_CHUNK_BYTES = 2_000_000
+# Chunks parsed ahead of the writer: enough to keep the worker busy through a batch's
+# write, few enough to bound memory.
+_AHEAD_CHUNKS = 4
 
 
 @dataclass(slots=True)
@@ -53,10 +94,8 @@ async def import_paths(
     if not files:
         names = ", ".join(str(p) for p in paths)
         summary.failed.append(f"{names}: no export files found (.md .txt .csv .jsonl .json)")
-    for index, path in enumerate(files, start=1):
-        if progress is not None:
-            progress(index, len(files), path)
-        await import_one(store, summary, str(path), partial(parse_path, path))
+        return summary
+    await _Import(store, summary).run(files, progress)
     return summary
 
 
@@ -84,3 +123,350 @@ async def import_one(
     summary.new += result.new
     summary.updated += result.updated
     summary.unchanged += result.unchanged
+
+
+# ---------------------------------------------------------------------------------------
+# What the worker thread hands back per file.
+
+
+@dataclass(slots=True)
+class _Parsed:
+    digest: str
+    prepared: Prepared
+
+
+@dataclass(slots=True)
+class _Same:
+    """The file's bytes hash to the digest it had when last imported: not parsed."""
+
+    digest: str
+
+
+@dataclass(slots=True)
+class _Failed:
+    message: str
+
+
+_Outcome = _Parsed | _Same | _Failed
+
+
+def _read_and_parse(
+    jobs: Sequence[tuple[Path, str | None]], gate: threading.Event | None = None
+) -> list[_Outcome]:
+    """Per (file, digest it had when last imported): read, hash, and unless the digest
+    is the same, parse and prepare. Runs in the worker thread, waiting before each file
+    for ``gate`` to be open (see ``_Import.gate``)."""
+    outcomes: list[_Outcome] = []
+    for path, known in jobs:
+        if gate is not None:
+            gate.wait()
+        try:
+            data = read_path(path)
+            digest = blake2b(data, digest_size=16).hexdigest()
+            if digest == known:
+                outcomes.append(_Same(digest))
+            else:
+                outcomes.append(_Parsed(digest, prepare(parse_bytes(data, str(path)))))
+        except ParseError as error:
+            outcomes.append(_Failed(str(error)))
+    return outcomes
+
+
+# ---------------------------------------------------------------------------------------
+# Which files are known to be imported as they are now.
+
+
+@dataclass(frozen=True, slots=True)
+class _Memo:
+    """A file as it was when an import left the database in step with it."""
+
+    digest: str  # of the file's bytes
+    generation: int  # the value of _GENERATION_KEY just after that import
+    takeaways: int  # distinct takeaways the file holds (counted as "unchanged")
+    sources: tuple[str, ...]  # source_prefix() of each of its sources
+
+
+# Memos change meaning when parsing or identity changes: a new version of the bot
+# starts afresh (one full re-import), as does bumping _MEMO_FORMAT.
+_MEMO_FORMAT = 1
+_VERSION = f"{bot.__version__}/{_MEMO_FORMAT}"
+_FILE_KEY = "import.file:"  # + digest of the file's absolute path -> _Memo as JSON
+
+
+class _Memos:
+    """Which files the database is known to be in step with, kept in ``meta``.
+
+    A file may be skipped when its bytes are those an earlier import left the database
+    in step with, and none of its sources changed since. Takeaways and sources are only
+    written by imports, and every import stamps the sources whose stored takeaways or
+    fields it changed with a new generation (``bot.store.takeaways.changes_since``):
+    a memo older than one of its sources' stamps is outdated. So an unchanged file is
+    parsed again when another file (or an upload) edited one of its takeaways or
+    renamed its source, and importing it then puts back what it says, as it would have
+    without memos. Memos live and die with the database (a restored backup restores
+    its own), and a new version of the bot ignores older ones.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, _Memo] = {}
+        self.stamps: dict[str, int] = {}
+        self.generation = 0
+
+    @staticmethod
+    def key(path: Path) -> str:
+        return _FILE_KEY + blake2b(os.path.abspath(path).encode(), digest_size=12).hexdigest()
+
+    async def load(self, db: aiosqlite.Connection, keys: list[str]) -> None:
+        """Read the generation, every source stamp and the memos for ``keys``."""
+        self.generation, self.stamps = await changes_since(db)
+        rows = await db.execute_fetchall(
+            "SELECT key, value FROM meta WHERE key IN (SELECT value FROM json_each(?))",
+            (json.dumps(keys),),
+        )
+        self.files = {}
+        for key, value in rows:
+            memo = _decode(value)
+            if memo is not None:
+                self.files[key] = memo
+
+    def valid(self, key: str) -> _Memo | None:
+        """The file's memo if the database is still in step with it."""
+        memo = self.files.get(key)
+        if memo is None:
+            return None
+        if any(self.stamps.get(prefix, 0) > memo.generation for prefix in memo.sources):
+            return None
+        return memo
+
+    async def record(
+        self, db: aiosqlite.Connection, files: Sequence[tuple[str, _Parsed]], result: BatchResult
+    ) -> dict[str, _Memo | None]:
+        """Inside the batch's transaction: a memo per settled file, none for the others."""
+        memos: dict[str, _Memo | None] = {}
+        for (key, parsed), settled in zip(files, result.settled, strict=True):
+            prepared = parsed.prepared
+            memos[key] = (
+                _Memo(
+                    parsed.digest,
+                    result.generation,
+                    len(prepared.rows),
+                    tuple(source_prefix(source) for source in prepared.sources),
+                )
+                if settled
+                else None
+            )
+        await db.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [(key, _encode(memo)) for key, memo in memos.items() if memo is not None],
+        )
+        await db.executemany(
+            "DELETE FROM meta WHERE key = ?",
+            [(key,) for key, memo in memos.items() if memo is None],
+        )
+        return memos
+
+    async def committed(
+        self, db: aiosqlite.Connection, result: BatchResult, memos: dict[str, _Memo | None]
+    ) -> None:
+        """Mirror a committed batch in memory."""
+        if result.generation != self.generation + bool(result.touched):
+            # Another import (another process) wrote meanwhile: take its stamps too.
+            self.generation, self.stamps = await changes_since(db)
+        self.generation = result.generation
+        for prefix in result.touched:
+            self.stamps[prefix] = result.generation
+        for key, memo in memos.items():
+            if memo is None:
+                self.files.pop(key, None)
+            else:
+                self.files[key] = memo
+
+
+def _encode(memo: _Memo) -> str:
+    return json.dumps(
+        {
+            "v": _VERSION,
+            "digest": memo.digest,
+            "generation": memo.generation,
+            "takeaways": memo.takeaways,
+            "sources": memo.sources,
+        },
+        separators=(",", ":"),
+    )
+
+
+def _decode(value: str) -> _Memo | None:
+    """None for a memo of another version or that cannot be read: the file is parsed."""
+    try:
+        data = json.loads(value)
+        if data.get("v") != _VERSION:
+            return None
+        return _Memo(
+            str(data["digest"]),
+            int(data["generation"]),
+            int(data["takeaways"]),
+            tuple(str(prefix) for prefix in data["sources"]),
+        )
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+# ---------------------------------------------------------------------------------------
+# The pipeline.
+
+
+@dataclass(slots=True)
+class _Pending:
+    """Parsed files waiting for their batch's transaction, in import order."""
+
+    files: list[tuple[Path, str, _Parsed]] = field(default_factory=list)
+    rows: int = 0
+    sources: set[str] = field(default_factory=set)
+
+    def add(self, path: Path, key: str, parsed: _Parsed) -> None:
+        self.files.append((path, key, parsed))
+        self.rows += len(parsed.prepared.rows)
+        self.sources.update(source_prefix(source) for source in parsed.prepared.sources)
+
+
+class _Shut:
+    """A reusable ``with`` block during which ``gate`` is shut."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        self.gate = gate
+
+    def __enter__(self) -> None:
+        self.gate.clear()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.gate.set()
+
+
+class _Import:
+    """One ``import_paths`` run: a reader task parsing ahead in the worker thread, and
+    the writer (this task) taking files in order and writing them in batches."""
+
+    def __init__(self, store: Store, summary: ImportSummary) -> None:
+        self.store = store
+        self.summary = summary
+        self.memos = _Memos()
+        self.pending = _Pending()
+        self.batch_rows = _FIRST_BATCH_ROWS
+        # Open while the worker thread may parse. Parsing is Python, so it holds the
+        # GIL; an ``executemany`` needs the GIL once per row, and with a parser running
+        # each of those waits out its 5 ms switch interval: the import got slower than
+        # doing one thing at a time. So the gate is shut during those (``pause``),
+        # and open while the rest, above all indexing, runs in SQLite without the GIL.
+        self.gate = threading.Event()
+        self.gate.set()
+        self.pause = _Shut(self.gate)
+
+    async def run(self, files: list[Path], progress: Progress | None) -> None:
+        keys = [_Memos.key(path) for path in files]
+        # Under the store's lock: another coroutine's open transaction could otherwise
+        # show us memos about to roll back.
+        async with self.store.transaction() as db:
+            await self.memos.load(db, keys)
+        queue: asyncio.Queue[tuple[list[tuple[Path, str]], list[_Outcome]] | None]
+        queue = asyncio.Queue(maxsize=_AHEAD_CHUNKS)
+        reader = asyncio.create_task(
+            self._read(_chunks(list(zip(files, keys, strict=True))), queue)
+        )
+        try:
+            index = 0
+            while (item := await queue.get()) is not None:
+                for (path, key), outcome in zip(*item, strict=True):
+                    index += 1
+                    if progress is not None:
+                        progress(index, len(files), path)
+                    await self._take(path, key, outcome)
+            await self._flush()
+        finally:
+            self.gate.set()  # a worker waiting at the gate must finish its chunk
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read(
+        self,
+        chunks: list[list[tuple[Path, str]]],
+        queue: asyncio.Queue[tuple[list[tuple[Path, str]], list[_Outcome]] | None],
+    ) -> None:
+        """Read and parse chunk after chunk in the worker thread, up to _AHEAD_CHUNKS
+        ahead of the writer; a file whose memo is valid now is only read and hashed."""
+        for chunk in chunks:
+            jobs = []
+            for path, key in chunk:
+                memo = self.memos.valid(key)
+                jobs.append((path, memo.digest if memo is not None else None))
+            outcomes = await asyncio.to_thread(_read_and_parse, jobs, self.gate)
+            await queue.put((chunk, outcomes))
+        await queue.put(None)
+
+    async def _take(self, path: Path, key: str, outcome: _Outcome) -> None:
+        self.summary.files += 1
+        if isinstance(outcome, _Same):
+            memo = self.memos.valid(key)
+            if memo is not None and set(memo.sources) & self.pending.sources:
+                # The pending batch may change this file's sources: write it first, so
+                # files keep their order, then ask again.
+                await self._flush()
+                memo = self.memos.valid(key)
+            if memo is not None and memo.digest == outcome.digest:
+                self.summary.unchanged += memo.takeaways
+                return
+            # Outdated since the worker looked (an earlier batch of this import): parse.
+            (outcome,) = await asyncio.to_thread(_read_and_parse, [(path, None)])
+        if isinstance(outcome, _Failed):
+            self.summary.failed.append(outcome.message)
+            return
+        assert isinstance(outcome, _Parsed)
+        self.pending.add(path, key, outcome)
+        if self.pending.rows >= self.batch_rows:
+            self.batch_rows = min(self.batch_rows * 2, _BATCH_ROWS)
+            await self._flush()
+
+    async def _flush(self) -> None:
+        pending, self.pending = self.pending, _Pending()
+        if pending.files:
+            await self._write(pending.files)
+
+    async def _write(self, files: list[tuple[Path, str, _Parsed]]) -> None:
+        """One transaction for ``files``; on a database error, one per file instead."""
+        try:
+            async with self.store.transaction() as db:
+                result = await write_batch(
+                    db, [parsed.prepared for _, _, parsed in files], self.pause
+                )
+                memos = await self.memos.record(
+                    db, [(key, parsed) for _, key, parsed in files], result
+                )
+        except sqlite3.Error as error:
+            if len(files) > 1:
+                for file in files:
+                    await self._write([file])
+            else:
+                self.summary.failed.append(f"{files[0][0]}: could not be stored: {error}")
+            return
+        await self.memos.committed(self.store.db, result, memos)
+        for counts in result.results:
+            self.summary.new += counts.new
+            self.summary.updated += counts.updated
+            self.summary.unchanged += counts.unchanged
+
+
+def _chunks(items: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:
+    """Consecutive runs of at most _CHUNK_FILES files and (about) _CHUNK_BYTES bytes."""
+    chunks: list[list[tuple[Path, str]]] = []
+    chunk: list[tuple[Path, str]] = []
+    size = 0
+    for item in items:
+        with contextlib.suppress(OSError):  # the worker reports it
+            size += item[0].stat().st_size
+        chunk.append(item)
+        if len(chunk) >= _CHUNK_FILES or size >= _CHUNK_BYTES:
+            chunks.append(chunk)
+            chunk, size = [], 0
+    if chunk:
+        chunks.append(chunk)
+    return chunks

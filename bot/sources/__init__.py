@@ -28,6 +28,7 @@ __all__ = [
     "parse_bytes",
     "parse_path",
     "parse_text",
+    "read_path",
 ]
 
 _PARSERS: dict[str, Callable[[str, str], list[Takeaway]]] = {
@@ -42,12 +43,15 @@ _PARSERS: dict[str, Callable[[str, str], list[Takeaway]]] = {
 
 def parse_path(path: Path) -> list[Takeaway]:
     """Takeaways of one file on disk; the path as given names it in errors."""
-    name = str(path)
+    return parse_bytes(read_path(path), str(path))
+
+
+def read_path(path: Path) -> bytes:
+    """The bytes of one file on disk; ParseError (naming the path as given) if unreadable."""
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
-        raise ParseError(name, f"cannot read file ({error.strerror or error})") from error
-    return parse_bytes(data, name)
+        raise ParseError(str(path), f"cannot read file ({error.strerror or error})") from error
 
 
 def parse_bytes(data: bytes, name: str) -> list[Takeaway]:

@@ -1,19 +1,25 @@
 """Writing and reading takeaways: import, lookups, random pick, stats, export.
 
 Import speed comes from doing the thinking in Python first (identity, hash, dedup)
-and then talking to SQLite in a handful of statements per import, whatever its size:
+and then talking to SQLite in a handful of statements per batch, whatever its size:
 lookups take a JSON array parameter (so each statement is prepared once, for any
 batch size), inserts and updates are one ``executemany`` each, and one
-INSERT ... SELECT indexes all new rows at once. A re-import that would change
-nothing is recognised with two reads and never opens a write transaction.
+INSERT ... SELECT over the new id range indexes all new rows at once. ``write_batch``
+applies several files' imports in one transaction (what the folder importer does),
+exactly as one after another would. A re-import that would change nothing is
+recognised with two reads and never opens a write transaction; writes that change
+stored takeaways stamp their sources (``changes_since``) so that the importer's
+memory of unchanged files stays true.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import blake2b
@@ -207,47 +213,207 @@ async def write(db: aiosqlite.Connection, prepared: Prepared) -> ImportResult:
     """Apply a prepared import; the caller owns the transaction."""
     if not prepared.rows:
         return ImportResult(0, 0, 0)
+    return (await write_batch(db, [prepared])).results[0]
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """What ``write_batch`` did, per prepared import and as a whole."""
+
+    results: list[ImportResult]
+    # Per prepared import: importing it again right now would change nothing (a later
+    # import in the same batch did not override one of its takeaways or source fields).
+    settled: list[bool]
+    # ``source_prefix()`` of each source whose stored takeaways or fields changed; rows
+    # merely added to a source do not count.
+    touched: set[str]
+    # The import generation after this write (see ``changes_since``).
+    generation: int
+
+
+async def write_batch(
+    db: aiosqlite.Connection,
+    batch: Sequence[Prepared],
+    per_row: AbstractContextManager[object] | None = None,
+) -> BatchResult:
+    """Apply several prepared imports as if one after another; the caller owns the
+    transaction.
+
+    The result (rows, sources, counts) is what importing them one at a time would give,
+    but the database sees one statement of each kind for the whole batch: two reads,
+    then the source upserts, one ``executemany`` of inserts, one INSERT ... SELECT into
+    the index and the updates. Per-transaction costs (FTS5 writes a segment per commit
+    and merges them) are what made a file-per-transaction import slow.
+
+    The ``executemany`` statements need Python's GIL for every row: they run inside
+    ``per_row``, which lets the importer pause its parser (a thread holding the GIL)
+    for them. The rest, the index above all, runs in SQLite without the GIL.
+    """
+    per_row = per_row or contextlib.nullcontext()
     now = _now()
-    await db.executemany(
-        _UPSERT_SOURCE,
-        [(key, s.title, s.author, s.url, s.category, now) for key, s in prepared.sources.items()],
+    keys = list(dict.fromkeys(key for prepared in batch for key in prepared.sources))
+    known = await _load_sources(db, keys)
+    # Each source's fields after the whole batch, folded in import order.
+    final_sources: dict[str, list[str | None]] = {}
+    for prepared in batch:
+        for key, src in prepared.sources.items():
+            fields = final_sources.get(key)
+            if fields is None:
+                stored = known.get(key)
+                fields = list(stored[1:]) if stored is not None else None
+            final_sources[key] = (
+                _merged(src, fields)
+                if fields is not None
+                else [src.title, src.author, src.url, src.category]
+            )
+    # Only a known source can hold stored takeaways (an ident starts with its source's
+    # digest): a first import looks nothing up.
+    idents = list(
+        dict.fromkeys(
+            ident for prepared in batch for ident, row in prepared.rows.items() if row[0] in known
+        )
     )
-    existing = await _existing(db, list(prepared.rows))
+    existing = await _existing(db, idents) if idents else {}
+    # Replay the imports in order: each takeaway is new, updated or unchanged against
+    # the state the previous imports left; the last version of each one is written.
+    results: list[ImportResult] = []
+    final_rows: dict[str, _Row] = {}
+    for prepared in batch:
+        new = updated = 0
+        for ident, row in prepared.rows.items():
+            before = final_rows.get(ident)
+            if before is not None:
+                before_hash: str | None = before[7]
+            else:
+                found = existing.get(ident)
+                before_hash = found[1] if found is not None else None
+            if before_hash is None:
+                new += 1
+            elif before_hash != row[7]:
+                updated += 1
+            final_rows[ident] = row
+        results.append(ImportResult(new, updated, len(prepared.rows) - new - updated))
+    settled = [
+        all(final_rows[ident][7] == row[7] for ident, row in prepared.rows.items())
+        and all(
+            _merged(src, final_sources[key]) == final_sources[key]
+            for key, src in prepared.sources.items()
+        )
+        for prepared in batch
+    ]
+    touched: set[str] = set()
+    source_rows = []
+    for key, fields in final_sources.items():
+        stored = known.get(key)
+        if stored is None or list(stored[1:]) != fields:
+            source_rows.append((key, *fields, now))
+            if stored is not None:
+                touched.add(source_prefix(key))
+    if source_rows:
+        with per_row:
+            await db.executemany(_UPSERT_SOURCE, source_rows)
+    source_ids = {key: stored[0] for key, stored in known.items()}
+    created = [key for key in final_sources if key not in known]
+    if created:
+        source_ids.update((key, row[0]) for key, row in (await _load_sources(db, created)).items())
     inserts: list[tuple[object, ...]] = []
     updates: list[tuple[object, ...]] = []
-    for ident, row in prepared.rows.items():
-        key, text, note, tags, url, location, highlighted_at, content_hash = row
+    for ident, row in final_rows.items():
         found = existing.get(ident)
         if found is None:
-            inserts.append((key, ident, *row[1:], now, now))
-        elif found[1] != content_hash:
-            updates.append(
-                (text, note, tags, url, location, highlighted_at, content_hash, now, found[0])
-            )
+            inserts.append((source_ids[row[0]], ident, *row[1:], now, now))
+        elif found[1] != row[7]:
+            updates.append((*row[1:], now, found[0]))
+            touched.add(ident[:_PREFIX_CHARS])
     if inserts:
+        await _insert(db, inserts, per_row)
+    if updates:
+        # The update trigger re-indexes text and note of exactly these rows.
+        with per_row:
+            await db.executemany(
+                "UPDATE takeaways SET text = ?, note = ?, tags = ?, url = ?, location = ?, "
+                "highlighted_at = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                updates,
+            )
+    return BatchResult(results, settled, touched, await _stamp(db, touched))
+
+
+# Import generations, in ``meta``: a write that changes stored takeaways or source
+# fields takes the next generation number and stamps the sources it changed with it.
+# Someone who remembers "this file's sources were as the file says at generation g"
+# (the importer, to skip unchanged files) is outdated once one of them has a later
+# stamp. Adding takeaways to a source changes nothing anyone remembers, so it is not
+# stamped: a first import stamps nothing.
+_GENERATION_KEY = "import.generation"
+_STAMP_KEY = "import.source:"  # + source_prefix(key) -> generation of its last change
+
+
+async def changes_since(db: aiosqlite.Connection) -> tuple[int, dict[str, int]]:
+    """The current import generation, and each changed source's last stamp."""
+    rows = await db.execute_fetchall(
+        "SELECT key, value FROM meta WHERE key = ?1 OR (key > ?2 AND key < ?3)",
+        (_GENERATION_KEY, _STAMP_KEY, _STAMP_KEY[:-1] + chr(ord(_STAMP_KEY[-1]) + 1)),
+    )
+    generation = 0
+    stamps: dict[str, int] = {}
+    for key, value in rows:
+        if key == _GENERATION_KEY:
+            generation = int(value)
+        else:
+            stamps[key[len(_STAMP_KEY) :]] = int(value)
+    return generation, stamps
+
+
+async def _stamp(db: aiosqlite.Connection, touched: set[str]) -> int:
+    """Stamp ``touched`` sources with a new generation, if any; the generation now."""
+    rows = await db.execute_fetchall("SELECT value FROM meta WHERE key = ?", (_GENERATION_KEY,))
+    generation = int(next(iter(rows))[0]) if rows else 0
+    if touched:
+        generation += 1
+        await db.executemany(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+            [(_GENERATION_KEY, str(generation))]
+            + [(_STAMP_KEY + prefix, str(generation)) for prefix in sorted(touched)],
+        )
+    return generation
+
+
+def source_prefix(key: str) -> str:
+    """What every ident of the source with this key starts with."""
+    return _digest(key)
+
+
+async def _insert(
+    db: aiosqlite.Connection,
+    inserts: list[tuple[object, ...]],
+    per_row: AbstractContextManager[object],
+) -> None:
+    """Insert brand-new takeaways and index them.
+
+    AUTOINCREMENT hands out ids above ``sqlite_sequence``'s value, and the caller's
+    transaction holds the write lock, so the new rows are exactly those above the value
+    read first: the index is fed by a range scan of the primary key, in id order (FTS5
+    flushes its buffer whenever a rowid goes backwards). Only brand-new rows enter the
+    index here; no takeaway hidden from search can be among them.
+    """
+    rows = await db.execute_fetchall(
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'takeaways'), 0)"
+    )
+    before = int(next(iter(rows))[0])
+    with per_row:
         await db.executemany(
             "INSERT INTO takeaways (source_id, ident, text, note, tags, url, location, "
             "highlighted_at, content_hash, created_at, updated_at) "
-            "VALUES ((SELECT id FROM sources WHERE key = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             inserts,
         )
-        await db.execute(
-            "INSERT INTO takeaways_fts (rowid, text, note, title, author) "
-            "SELECT t.id, t.text, t.note, s.title, s.author "
-            "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
-            # In id order: FTS5 flushes its buffer whenever a rowid goes backwards.
-            "WHERE t.ident IN (SELECT value FROM json_each(?)) ORDER BY t.id",
-            (json.dumps([row[1] for row in inserts]),),
-        )
-    if updates:
-        # The update trigger re-indexes text and note of exactly these rows.
-        await db.executemany(
-            "UPDATE takeaways SET text = ?, note = ?, tags = ?, url = ?, location = ?, "
-            "highlighted_at = ?, content_hash = ?, updated_at = ? WHERE id = ?",
-            updates,
-        )
-    unchanged = len(prepared.rows) - len(inserts) - len(updates)
-    return ImportResult(new=len(inserts), updated=len(updates), unchanged=unchanged)
+    await db.execute(
+        "INSERT INTO takeaways_fts (rowid, text, note, title, author) "
+        "SELECT t.id, t.text, t.note, s.title, s.author "
+        "FROM takeaways AS t JOIN sources AS s ON s.id = t.source_id "
+        "WHERE t.id > ? ORDER BY t.id",
+        (before,),
+    )
 
 
 # New sources are inserted; known ones take this import's non-empty fields, and are
@@ -270,11 +436,25 @@ WHERE coalesce(excluded.title, sources.title) IS NOT sources.title
 async def _load_sources(
     db: aiosqlite.Connection, keys: list[str]
 ) -> dict[str, tuple[int, str | None, str | None, str | None, str | None]]:
-    rows = await db.execute_fetchall(
-        "SELECT key, id, title, author, url, category FROM sources "
-        "WHERE key IN (SELECT value FROM json_each(?))",
-        (json.dumps(keys),),
+    """Key -> (id, title, author, url, category) for the keys already stored.
+
+    SQLite's JSON functions cut a string at ``\u0000``, and a key is built from a title
+    and author as given, so the rare key holding NUL is looked up on its own.
+    """
+    plain = [key for key in keys if "\x00" not in key]
+    rows = list(
+        await db.execute_fetchall(
+            "SELECT key, id, title, author, url, category FROM sources "
+            "WHERE key IN (SELECT value FROM json_each(?))",
+            (json.dumps(plain),),
+        )
     )
+    for key in keys:
+        if "\x00" in key:
+            rows += await db.execute_fetchall(
+                "SELECT key, id, title, author, url, category FROM sources WHERE key = ?",
+                (key,),
+            )
     return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
 
 
@@ -320,7 +500,7 @@ async def get_many(db: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, St
 async def max_id(db: aiosqlite.Connection) -> int:
     # One round trip to the connection's thread (a cursor's execute, fetch and close
     # would be three): the daily run asks once per batch.
-    rows = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM takeaways")
+    rows = list(await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM takeaways"))
     return int(rows[0][0]) if rows else 0
 
 
@@ -437,6 +617,10 @@ def _clean(value: str | None) -> str | None:
 
 def _normal(value: str | None) -> str:
     return " ".join(value.split()).lower() if value else ""
+
+
+# The length of ``_digest``'s result: an ident starts with its source's digest.
+_PREFIX_CHARS = 16
 
 
 def _digest(value: str) -> str:

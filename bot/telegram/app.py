@@ -14,7 +14,6 @@ from telegram import Bot, BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -37,6 +36,7 @@ from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
 from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
 from bot.telegram.heartbeat import PollingRequest, heartbeat_job
+from bot.telegram.limiter import WindowRateLimiter
 from bot.telegram.review import send_takeaways
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,9 @@ def build_application(
         .get_updates_request(PollingRequest(deps_.pulse, read_timeout=30.0))
     )
     if rate_limit:
-        # max_retries defaults to 0, which would surface every 429 as an error.
-        # (PTB's builder typing cannot express adding a limiter after the fact.)
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # Retries 429s (AIORateLimiter's default of 0 would surface every one as an
+        # error). (PTB's builder typing cannot express adding a limiter after the fact.)
+        builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]
     app = builder.build()

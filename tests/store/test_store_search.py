@@ -14,6 +14,7 @@ from store_helpers import book
 
 from bot.sources.model import Takeaway
 from bot.store import MARK_END, MARK_START, SearchHit, Store
+from bot.store import search as search_module
 from bot.store.migrations import MIGRATIONS, split_statements
 from bot.store.search import MAX_TOKENS, match_expression, query_tokens
 
@@ -246,3 +247,58 @@ async def test_takeaway_without_title_or_author_is_found(store: Store) -> None:
     await store.import_takeaways([Takeaway(text="Orphan thought about gardens.")])
     [hit] = await store.search("garden")
     assert hit.item.takeaway.title is None and hit.item.takeaway.author is None
+
+
+async def test_paging_a_window_smaller_than_the_matches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages are consistent within the window: the best of the newest ten, five by five.
+    monkeypatch.setattr(search_module, "WINDOW", 10)
+    monkeypatch.setattr(search_module, "MAX_WINDOW", 20)
+    await store.import_takeaways([book(f"Lesson number {i} about focus.", i) for i in range(12)])
+    pages = [await store.search("focus", limit=5, offset=offset) for offset in (0, 5, 10, 15)]
+    assert [len(page) for page in pages] == [5, 5, 2, 0]
+    ids = [hit.item.id for page in pages[:2] for hit in page]
+    assert sorted(ids) == list(range(3, 13))
+    # A short window is widened rather than giving fewer results than there are.
+    monkeypatch.setattr(search_module, "WINDOW", 2)
+    assert len(await store.search("focus", limit=5)) == 5
+
+
+async def test_words_beyond_the_rank_budget_still_have_to_match(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await store.import_takeaways(
+        [book(f"Common word {i}.", i) for i in range(20)]
+        + [book("Common and rare.", 20), book("Rare alone.", 21), book("Rare, rare.", 22)]
+    )
+    monkeypatch.setattr(search_module, "WINDOW", 2)
+    monkeypatch.setattr(search_module, "RANK_BUDGET", 2)  # "rare" fits, "common" does not
+    assert _texts(await store.search("common rare")) == ["Common and rare."]
+    # Nothing fits: every word only has to match, newest first.
+    monkeypatch.setattr(search_module, "RANK_BUDGET", 1)
+    hits = await store.search("common", limit=3)
+    assert [hit.item.id for hit in hits] == [21, 20, 19]
+    assert {hit.rank for hit in hits} == {0.0}
+    # Ranked again, best first: "rare" twice beats once.
+    monkeypatch.setattr(search_module, "RANK_BUDGET", 100)
+    assert _texts(await store.search("rare", limit=1)) == ["Rare, rare."]
+
+
+async def test_one_or_two_latin_letters_are_no_prefix(library: Store) -> None:
+    assert await library.search("ha") == []
+    assert len(await library.search("hab")) == 3
+    assert match_expression("systems ha") == '"systems" "ha"'
+
+
+async def test_a_word_common_enough_is_taken_as_typed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "WINDOW", 2)
+    await store.import_takeaways(
+        [book("Habit one.", 1), book("Habit two.", 2), book("Habits three.", 3)]
+    )
+    # "habit" matches a whole window by itself: not expanded to "habits".
+    assert _texts(await store.search("habit")) == ["Habit one.", "Habit two."]
+    monkeypatch.setattr(search_module, "WINDOW", 5)
+    assert len(await store.search("habit")) == 3
