@@ -60,6 +60,20 @@ async def add_source(bot: BotHarness, title: str, count: int) -> None:
     )
 
 
+async def only_long_takeaways(bot: BotHarness, body: str) -> None:
+    """Three long takeaways ("0 ...", "1 ...", "2 ...") in their own source, the only one
+    Ada has on, and three takeaways a delivery for her."""
+    await bot.store.import_takeaways(
+        [Takeaway(text=f"{n} {body.strip()}", title="Long", author="Someone") for n in range(3)]
+    )
+    await setup(bot, ADA, "/count 3", "/sources")
+    [sources] = bot.received(ADA)[-1:]
+    [thread] = [
+        b["callback_data"] for row in sources.buttons for b in row if "Long" not in b["text"]
+    ]
+    await bot.press(ADA, sources, thread)
+
+
 async def source_of(bot: BotHarness, takeaway_id: int) -> str | None:
     item = await bot.store.get_takeaway(takeaway_id)
     assert item is not None
@@ -117,17 +131,7 @@ async def test_changing_days_moves_the_next_delivery(bot: BotHarness) -> None:
 
 
 async def test_a_long_delivery_is_split_cleanly_and_sent_once(bot: BotHarness) -> None:
-    await add_source(bot, "Long", 0)
-    long_text = ("A sentence that goes on. " * 150).strip()
-    await bot.store.import_takeaways(
-        [Takeaway(text=f"{n} {long_text}", title="Long", author="Someone") for n in range(3)]
-    )
-    await setup(bot, ADA, "/count 3", "/sources")
-    [sources] = bot.received(ADA)[-1:]
-    [thread] = [
-        b["callback_data"] for row in sources.buttons for b in row if "Long" not in b["text"]
-    ]
-    await bot.press(ADA, sources, thread)  # only the long ones are left
+    await only_long_takeaways(bot, "A sentence that goes on. " * 150)
     before = len(bot.received(ADA))
     bot.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
     await bot.deliver()
@@ -285,16 +289,7 @@ async def test_today_counts_as_a_delivery_for_the_favorite_turn(bot: BotHarness)
 
 
 async def test_a_delivery_cut_short_sends_only_the_rest_later(bot: BotHarness) -> None:
-    long_text = ("A sentence that goes on and on. " * 120).strip()
-    await bot.store.import_takeaways(
-        [Takeaway(text=f"{n} {long_text}", title="Long", author="Someone") for n in range(3)]
-    )
-    await setup(bot, ADA, "/count 3", "/sources")
-    [sources] = bot.received(ADA)[-1:]
-    [thread] = [
-        b["callback_data"] for row in sources.buttons for b in row if "Long" not in b["text"]
-    ]
-    await bot.press(ADA, sources, thread)
+    await only_long_takeaways(bot, "A sentence that goes on and on. " * 120)
     before = len(bot.received(ADA))
 
     def fail_after_the_first(event: object) -> None:
