@@ -22,14 +22,19 @@ _TAKEAWAY_COLUMNS = (
     "t.highlighted_at, s.title, s.author, s.url, s.category"
 )
 
-# ?1: the ids (JSON array); ?2: the chat, or NULL for "anyone" (then only hides count).
-_ELIGIBLE = (
-    "SELECT t.id FROM json_each(?1) AS j JOIN takeaways AS t ON t.id = j.value"
-    " WHERE NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
-    " AND (?2 IS NULL OR ("
-    "  NOT EXISTS (SELECT 1 FROM discarded AS d WHERE d.chat_id = ?2 AND d.takeaway_id = t.id)"
+# The one definition of "takeaway ``t`` may be sent to chat ?1" (?1 NULL: to anyone, so
+# only admins' hides count). Every query below that picks for a chat uses it.
+_MAY_GET = (
+    "NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
+    " AND (?1 IS NULL OR ("
+    "  NOT EXISTS (SELECT 1 FROM discarded AS d WHERE d.chat_id = ?1 AND d.takeaway_id = t.id)"
     "  AND NOT EXISTS (SELECT 1 FROM sources_off AS o"
-    "   WHERE o.chat_id = ?2 AND o.source_id = t.source_id)))"
+    "   WHERE o.chat_id = ?1 AND o.source_id = t.source_id)))"
+)
+# ?2: the ids (JSON array).
+_ELIGIBLE = (
+    "SELECT t.id FROM json_each(?2) AS j JOIN takeaways AS t ON t.id = j.value"  # noqa: S608
+    f" WHERE {_MAY_GET}"
 )
 
 
@@ -37,18 +42,11 @@ async def eligible(db: aiosqlite.Connection, chat_id: int | None, ids: Sequence[
     """Which of ``ids`` may be sent to ``chat_id`` (``None``: to anyone): one query."""
     if not ids:
         return set()
-    rows = list(await db.execute_fetchall(_ELIGIBLE, (json.dumps([int(i) for i in ids]), chat_id)))
+    rows = list(await db.execute_fetchall(_ELIGIBLE, (chat_id, json.dumps([int(i) for i in ids]))))
     return {int(row[0]) for row in rows}
 
 
-_ELIGIBLE_ROWS = (
-    " FROM takeaways AS t"
-    " WHERE NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
-    " AND (?1 IS NULL OR ("
-    "  NOT EXISTS (SELECT 1 FROM discarded AS d WHERE d.chat_id = ?1 AND d.takeaway_id = t.id)"
-    "  AND NOT EXISTS (SELECT 1 FROM sources_off AS o"
-    "   WHERE o.chat_id = ?1 AND o.source_id = t.source_id)))"
-)
+_ELIGIBLE_ROWS = f" FROM takeaways AS t WHERE {_MAY_GET}"
 
 
 async def random_eligible(
@@ -91,14 +89,13 @@ async def eligible_ids(db: aiosqlite.Connection, chat_id: int, *, limit: int) ->
     Source by source (``CROSS JOIN`` keeps that order), so the cost follows what the
     chat may get, not the collection: the list is short exactly when it is needed.
     """
+    # The sources_off test on ``s`` skips a turned-off source before reading any of its
+    # takeaways; ``_MAY_GET`` (which repeats it on ``t``) then decides for each one.
     rows = await db.execute_fetchall(
-        "SELECT t.id FROM sources AS s CROSS JOIN takeaways AS t ON t.source_id = s.id"
+        "SELECT t.id FROM sources AS s CROSS JOIN takeaways AS t ON t.source_id = s.id"  # noqa: S608
         " WHERE NOT EXISTS (SELECT 1 FROM sources_off AS o"
         "  WHERE o.chat_id = ?1 AND o.source_id = s.id)"
-        " AND NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
-        " AND NOT EXISTS (SELECT 1 FROM discarded AS d"
-        "  WHERE d.chat_id = ?1 AND d.takeaway_id = t.id)"
-        " LIMIT ?2",
+        f" AND {_MAY_GET} LIMIT ?2",
         (chat_id, limit),
     )
     return [int(row[0]) for row in rows]
@@ -258,11 +255,9 @@ async def favorite_due(db: aiosqlite.Connection, chat_id: int) -> int | None:
     """The eligible favorite the chat has not seen for longest (never shown first)."""
     rows = list(
         await db.execute_fetchall(
-            "SELECT f.takeaway_id FROM favorites AS f JOIN takeaways AS t ON t.id = f.takeaway_id"
-            " WHERE f.chat_id = ?1"
-            " AND NOT EXISTS (SELECT 1 FROM hidden_takeaways AS h WHERE h.takeaway_id = t.id)"
-            " AND NOT EXISTS (SELECT 1 FROM sources_off AS o"
-            "  WHERE o.chat_id = ?1 AND o.source_id = t.source_id)"
+            "SELECT f.takeaway_id FROM favorites AS f"  # noqa: S608 - constants
+            " JOIN takeaways AS t ON t.id = f.takeaway_id"
+            f" WHERE f.chat_id = ?1 AND {_MAY_GET}"
             " ORDER BY coalesce(f.last_shown, 0), f.created_at LIMIT 1",
             (chat_id,),
         )
