@@ -31,6 +31,7 @@ from bot.telegram.common import (
     may_change_schedule,
     remember_query,
     reply,
+    stored_query,
 )
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.format import escape, list_message, truncate
@@ -330,7 +331,7 @@ async def on_press(update: Update, context: Context, press: Press) -> None:
     if press.verb == FAVORITES:
         view = await favorites_view(d, chat.id, press.first, None, None)
     elif press.verb == FAVORITES_SEARCH:
-        words = await personal_query(d, press.first, chat.id)
+        words = await stored_query(d, press.first, chat.id)
         if words is None:
             await query.answer("This search has expired. Send /favorites again.")
             return
@@ -362,14 +363,6 @@ async def on_press(update: Update, context: Context, press: Press) -> None:
     await query.answer(toast)
     if view is not None:
         await _show(message, view)
-
-
-async def personal_query(d: Deps, query_id: int, chat_id: int) -> str | None:
-    async with d.store.db.execute(
-        "SELECT query FROM search_queries WHERE id = ? AND chat_id = ?", (query_id, chat_id)
-    ) as cursor:
-        row = await cursor.fetchone()
-    return None if row is None else str(row[0])
 
 
 async def _toggle_source(

@@ -98,6 +98,15 @@ async def remember_query(d: Deps, chat_id: int, query: str) -> int:
     return query_id
 
 
+async def stored_query(d: Deps, query_id: int, chat_id: int) -> str | None:
+    """The words of a search this chat made (None: too old, or not this chat's)."""
+    async with d.store.db.execute(
+        "SELECT query FROM search_queries WHERE id = ? AND chat_id = ?", (query_id, chat_id)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
 def describe_next(chat: Chat, now: datetime) -> str:
     if not chat.subscribed or chat.next_due is None:
         return "The daily takeaway is off. /subscribe turns it on."

@@ -36,6 +36,7 @@ from bot.telegram.common import (
     may_change_schedule,
     remember_query,
     reply,
+    stored_query,
 )
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.format import escape, list_message, takeaway_messages, truncate
@@ -58,10 +59,12 @@ MAX_QUERY = 300
 TODAY_HEADER = "☀️ <b>Today's takeaway</b>"
 TODAY_HEADER_MANY = "☀️ <b>Today's takeaways</b>"
 EMPTY_COLLECTION = "The collection is empty for now. The bot's operator can import highlights."
-NOTHING_LEFT = (
-    "Nothing to send: every source is off for this chat, or you marked everything"
-    " “not for me”. /sources turns sources back on."
+SOURCES_OFF = "Nothing to send: every source is off for this chat. /sources turns one back on."
+ALL_TURNED_DOWN = (
+    "Nothing to send: everything from this chat's sources is marked “not for me”."
+    " /sources can turn more sources on."
 )
+SET_ASIDE = "Nothing to send: you set today's takeaway aside. /random gives you another one."
 
 COMMANDS: list[tuple[str, str]] = [
     ("today", "Today's takeaway"),
@@ -137,10 +140,16 @@ def today_header(count: int) -> str:
 
 
 async def nothing_to_send(d: Deps, chat_id: int) -> str:
-    """Why a pick found nothing: an empty collection, or this chat's own choices."""
+    """Why a pick found nothing: an empty collection, or this chat's own choices (its
+    sources off, everything turned down, or only today's delivery set aside)."""
+    db = d.store.db
     if (await d.store.stats()).takeaways == 0:
         return EMPTY_COLLECTION
-    return NOTHING_LEFT
+    if await personal.sources_on(db, chat_id) == 0:
+        return SOURCES_OFF
+    if not await personal.eligible_ids(db, chat_id, limit=1):
+        return ALL_TURNED_DOWN
+    return SET_ASIDE
 
 
 def find_zone(name: str) -> str | None:
@@ -492,16 +501,12 @@ async def _pressed(update: Update, context: Context, action: Callback, chat_id: 
             return
         await send_items(update, context, chat_id, [item])
     elif isinstance(action, MoreResults):
-        async with d.store.db.execute(
-            "SELECT query FROM search_queries WHERE id = ? AND chat_id = ?",
-            (action.query_id, chat_id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        if row is None:
+        words = await stored_query(d, action.query_id, chat_id)
+        if words is None:
             await query.answer("This search has expired. Send /search again.")
             return
         await query.answer()
-        await send_results(update, d, str(row[0]), action.query_id, action.offset)
+        await send_results(update, d, words, action.query_id, action.offset)
     elif isinstance(action, Press) and action.verb in REVIEW_VERBS:
         await on_review(update, context, action)
     elif isinstance(action, Press):

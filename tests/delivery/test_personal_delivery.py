@@ -308,3 +308,14 @@ async def test_a_delivery_cut_short_sends_only_the_rest_later(bot: BotHarness) -
     assert sent[0].text.startswith("☀️ Today's takeaways") and sent[-1].buttons
     for n in range(3):  # each takeaway's start arrived exactly once
         assert sum(m.text.count(f"{n} A sentence") for m in sent) == 1
+
+
+async def test_today_says_so_when_its_delivery_was_set_aside(bot: BotHarness) -> None:
+    await setup(bot, ADA)
+    bot.clock.set(datetime(2026, 3, 2, 9, tzinfo=UTC))
+    await bot.deliver()
+    [daily] = dailies(bot, ADA)
+    [takeaway_id] = ids_in(daily)
+    await bot.press(ADA, daily, f"n:{takeaway_id}")
+    assert "you set today's takeaway aside" in await bot.reply_text(ADA, "/today")
+    assert "@svpino" in await bot.reply_text(ADA, "/random")  # the rest is still there
