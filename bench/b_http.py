@@ -205,7 +205,7 @@ async def _deliver(
                     started = time.perf_counter()
                     report = await deliver_due(
                         store,
-                        daily_sender(bot),
+                        daily_sender(bot, store),
                         ManualClock(gen.BENCH_NOW),
                         rng=random.Random(ws.seed),
                     )
@@ -215,7 +215,11 @@ async def _deliver(
                     await tg.call("reset")
                     started = time.perf_counter()
                     report = await deliver_due(
-                        store, daily_sender(app.bot), clock, rng=random.Random(ws.seed)
+                        # As the delivery job sends: buttons drawn from the chat's marks.
+                        store,
+                        daily_sender(app.bot, store),
+                        clock,
+                        rng=random.Random(ws.seed),
                     )
                     elapsed = time.perf_counter() - started
             stats = await tg.call("stats", times=True)
