@@ -261,7 +261,8 @@ async def count_command(update: Update, context: Context) -> None:
     if not value:
         await reply(update, count_text(chat.per_delivery), count_keyboard(chat.per_delivery))
         return
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PER_DELIVERY:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    if not value.isdecimal() or not 1 <= int(value) <= MAX_PER_DELIVERY:
         await reply(update, "Use a number from 1 to 3, for example: /count 2")
         return
     if not await may_change_schedule(update, context):

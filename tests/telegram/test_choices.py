@@ -427,7 +427,7 @@ async def test_count_takes_one_to_three(bot: BotHarness) -> None:
     assert labels(count) == ["✅ 1", "2", "3"]
     reply = await bot.reply_text(ADA, "/count 2")
     assert reply.startswith("Done: 🔢 Each delivery holds 2 takeaways")
-    for typed in ("0", "x", "4", "-1", "2.5", "99999999999999999999"):
+    for typed in ("0", "x", "4", "-1", "2.5", "99999999999999999999", "²"):
         assert await bot.reply_text(ADA, f"/count {typed}") == (
             "Use a number from 1 to 3, for example: /count 2"
         )
