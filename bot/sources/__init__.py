@@ -15,23 +15,26 @@ from pathlib import Path
 from bot.sources import csv_export, detect, jsonl, kindle, logseq, markdown, plain
 from bot.sources.detect import FORMATS, detect_format
 from bot.sources.files import SOURCE_SUFFIXES, iter_source_files
-from bot.sources.model import ParseError, Takeaway
+from bot.sources.model import ParseError, Report, Takeaway
 from bot.sources.text import decode
 
 __all__ = [
     "FORMATS",
     "SOURCE_SUFFIXES",
     "ParseError",
+    "Report",
     "Takeaway",
     "detect_format",
     "iter_source_files",
     "parse_bytes",
+    "parse_bytes_report",
     "parse_path",
     "parse_text",
+    "parse_text_report",
     "read_path",
 ]
 
-_PARSERS: dict[str, Callable[[str, str], list[Takeaway]]] = {
+_PARSERS: dict[str, Callable[[str, str, Report], list[Takeaway]]] = {
     detect.LOGSEQ: logseq.parse,
     detect.MARKDOWN: markdown.parse,
     detect.CSV: csv_export.parse,
@@ -56,17 +59,27 @@ def read_path(path: Path) -> bytes:
 
 def parse_bytes(data: bytes, name: str) -> list[Takeaway]:
     """Takeaways of raw file content (a Telegram upload); ``name`` hints the format."""
+    return parse_bytes_report(data, name)[0]
+
+
+def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
+    """``parse_bytes`` with what the parser merged, skipped or could not read."""
     try:
         text = decode(data, name)
     except ParseError:
         raise
     except Exception as error:
         raise ParseError(name, f"cannot be read ({type(error).__name__})") from error
-    return parse_text(text, name)
+    return parse_text_report(text, name)
 
 
 def parse_text(text: str, name: str) -> list[Takeaway]:
-    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing.
+    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing."""
+    return parse_text_report(text, name)[0]
+
+
+def parse_text_report(text: str, name: str) -> tuple[list[Takeaway], Report]:
+    """``parse_text`` with what the parser merged, skipped or could not read.
 
     Any unexpected failure inside a parser is turned into a ParseError too: a bug
     met on one odd file must not abort an import of two thousand.
@@ -79,12 +92,15 @@ def parse_text(text: str, name: str) -> list[Takeaway]:
         raise ParseError(name, f"cannot be parsed ({type(error).__name__})") from error
 
 
-def _parse_text(text: str, name: str) -> list[Takeaway]:
+def _parse_text(text: str, name: str) -> tuple[list[Takeaway], Report]:
     text = text.removeprefix("\ufeff")
     if not text.strip():
         raise ParseError(name, "empty file")
     file_format = detect_format(text, name)
-    takeaways = [t for t in _PARSERS[file_format](text, name) if t.text.strip()]
-    if not takeaways:
+    report = Report()
+    parsed = _PARSERS[file_format](text, name, report)
+    takeaways = [t for t in parsed if t.text.strip()]
+    report.skip("empty highlights", len(parsed) - len(takeaways))
+    if not takeaways and not report.unreadable:
         raise ParseError(name, f"no takeaways found (read as {file_format})")
-    return takeaways
+    return takeaways, report

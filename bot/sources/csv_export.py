@@ -10,7 +10,7 @@ import csv
 import io
 from datetime import datetime
 
-from bot.sources.model import ParseError, Takeaway
+from bot.sources.model import ParseError, Report, Takeaway
 from bot.sources.text import normalise, optional, unique
 
 HEADER_MARKERS = ("Highlight", "Book Title")
@@ -26,7 +26,7 @@ def is_readwise_header(first_line: str) -> bool:
     return all(marker in names for marker in HEADER_MARKERS)
 
 
-def parse(text: str, name: str) -> list[Takeaway]:
+def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of a Readwise CSV export; a malformed row is an error naming its line."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sources.model import ParseError, Takeaway
+from bot.sources.model import ParseError, Report, Takeaway
 from bot.sources.text import normalise, split_lines
 
 _TEXT_FIELDS = (
@@ -26,7 +26,7 @@ _TEXT_FIELDS = (
 )
 
 
-def parse(text: str, name: str) -> list[Takeaway]:
+def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of a JSON Lines file (or a JSON array of takeaway objects)."""
     if text.lstrip("\ufeff \t\r\n").startswith("["):
         return _parse_array(text, name)

@@ -14,7 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.text import normalise, split_lines
 
 SEPARATOR = re.compile(r"^\ufeff?={8,}[ \t]*$", re.MULTILINE)
@@ -89,7 +89,7 @@ class _Clip:
         return (self.title, self.author, self.axis)
 
 
-def parse(text: str, name: str) -> list[Takeaway]:
+def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of a clippings file: highlights, with notes attached, repeats folded."""
     clips = _unique_clips(_read_clips("\n".join(split_lines(text))))
     highlights = [clip for clip in clips if clip.kind == _HIGHLIGHT]

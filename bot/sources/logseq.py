@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.readwise import (
     Block,
     Document,
@@ -40,7 +40,7 @@ class _Node:
     children: list[_Node] = field(default_factory=list)
 
 
-def parse(text: str, name: str) -> list[Takeaway]:
+def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of one Readwise Logseq page (see ``readwise.build_takeaways``)."""
     properties, roots = _read_outline(text)
     document = Document(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.readwise import (
     Block,
     Document,
@@ -44,7 +44,7 @@ class _Page:
     blocks: list[Block] = field(default_factory=list)
 
 
-def parse(text: str, name: str) -> list[Takeaway]:
+def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of a Readwise Markdown file (see ``readwise.build_takeaways``).
 
     A file is usually one page (one document); a file of several ``# Title`` pages, as

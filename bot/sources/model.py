@@ -73,3 +73,32 @@ class ParseError(Exception):
         self.message = message
         where = f"{path}:{line}" if line is not None else path
         super().__init__(f"{where}: {message}")
+
+
+@dataclass(slots=True)
+class Report:
+    """What a parser left out of a file, and why.
+
+    The import summary has to add up (parsed = new + updated + unchanged + merged +
+    skipped) and nothing may be dropped without a word, so every parser says here what
+    it folded into another takeaway (``merged``), what it leaves out by design
+    (``skipped``: bookmarks, headings, placeholders) and what it could not read at all
+    (``unreadable``: one ``path:line: reason`` each; the import then fails the file).
+    Reasons are short plural phrases that read after a number: "3 bookmarks".
+    """
+
+    merged: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)
+
+    def merge(self, reason: str, count: int = 1) -> None:
+        if count:
+            self.merged[reason] = self.merged.get(reason, 0) + count
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        if count:
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+    def cannot_read(self, path: str, message: str, line: int | None = None) -> None:
+        where = f"{path}:{line}" if line is not None else path
+        self.unreadable.append(f"{where}: {message}")

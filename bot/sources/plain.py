@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.text import heading_text, normalise, split_lines
 
 _ITEM = re.compile(r"(?P<indent>[ \t]*)(?:[-*+•]|[0-9]{1,4}[.)])[ \t]+(?P<text>\S.*)")
@@ -17,7 +17,7 @@ _RULE = re.compile(r"[ \t]*(?:[-*_=][ \t]*){3,}")
 _FRONT_MATTER_LIMIT = 100
 
 
-def parse(text: str, name: str) -> list[Takeaway]:
+def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of a plain list or of plain paragraphs."""
     lines = _skip_front_matter(split_lines(text))
     title, lines = _take_title(lines)

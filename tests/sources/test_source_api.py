@@ -105,7 +105,7 @@ def test_messages_are_one_line(fixtures: Path) -> None:
 def test_unexpected_failures_still_surface_as_parse_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(text: str, name: str) -> list[Takeaway]:
+    def broken(text: str, name: str, report: object) -> list[Takeaway]:
         raise KeyError("a bug, not the user's fault")
 
     monkeypatch.setitem(sources._PARSERS, "plain", broken)
