@@ -122,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(handler=cmd_export)
 
+    p = sub.add_parser(
+        "sync", parents=[db], help="sync once from Readwise (READWISE_TOKEN) and summarise"
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=cmd_sync)
+
     p = sub.add_parser("run", parents=[db], help="run the bot (long polling)")
     p.set_defaults(handler=cmd_run)
 
@@ -270,6 +276,38 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(go())
 
 
+def cmd_sync(args: argparse.Namespace, settings: Settings) -> int:
+    """One Readwise sync: 0 when it went to the end, 1 when Readwise failed it."""
+    from bot.logs import configure_logging
+    from bot.sync import ReadwiseClient, sync_readwise
+
+    if settings.readwise_token is None:
+        raise UsageError(
+            "READWISE_TOKEN is not set. Get yours at https://readwise.io/access_token, "
+            "then put READWISE_TOKEN=<token> in .env or the environment."
+        )
+    # Warnings (retries) and errors on stderr, secrets redacted; progress has its own line.
+    configure_logging("WARNING", settings.secrets, fmt=settings.log_format)
+    token = settings.readwise_token.get_secret_value()
+
+    async def go() -> int:
+        async with (
+            await Store.open(settings.database_path) as store,
+            ReadwiseClient(token, settings.readwise_api_url) as client,
+        ):
+            progress = sync_progress()
+            summary = await sync_readwise(store, client, system_clock, progress)
+            if progress is not None:
+                print(file=sys.stderr)
+        if args.json:
+            print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(summary.describe())
+        return 0 if summary.ok else 1
+
+    return asyncio.run(go())
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.logs import configure_logging
     from bot.settings import TOKEN_PATTERN
@@ -367,5 +405,21 @@ def terminal_progress() -> Any:
             name = "…" + name[-49:]
         end = "\n" if index == total else ""
         print(f"\r\033[K[{index}/{total}] {name}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def sync_progress() -> Any:
+    """A one-line bar of books synced, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int | None, summary: Any) -> None:
+        if total:
+            filled = min(20, 20 * done // max(total, 1))
+            bar = f"[{'#' * filled}{'.' * (20 - filled)}] {done}/{total} books"
+        else:
+            bar = f"{done} books"
+        print(f"\r\033[K{bar}: {summary.counts()}", end="", file=sys.stderr, flush=True)
 
     return show

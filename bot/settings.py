@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+MIN_SYNC_INTERVAL = 60
+_INTERVAL_PART = re.compile(r"(\d+)\s*([smhd]?)")
+_INTERVAL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class Settings(BaseSettings):
@@ -39,7 +42,18 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_secret: SecretStr | None = None
 
-    @field_validator("takeaways_path", "webhook_url", "webhook_secret", "bot_token", mode="before")
+    readwise_token: SecretStr | None = None
+    readwise_api_url: str = "https://readwise.io"
+    readwise_sync_interval: int = 3600
+
+    @field_validator(
+        "takeaways_path",
+        "webhook_url",
+        "webhook_secret",
+        "bot_token",
+        "readwise_token",
+        mode="before",
+    )
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -101,6 +115,21 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("readwise_sync_interval", mode="before")
+    @classmethod
+    def _valid_interval(cls, value: object) -> object:
+        return parse_interval(value) if isinstance(value, str) else value
+
+    @field_validator("readwise_sync_interval")
+    @classmethod
+    def _interval_floor(cls, value: int) -> int:
+        if value < MIN_SYNC_INTERVAL:
+            raise ValueError(
+                f"sync at most once a minute (Readwise limits its export API): "
+                f"use {MIN_SYNC_INTERVAL} seconds (1m) or more"
+            )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _valid_level(cls, value: str) -> str:
@@ -112,7 +141,7 @@ class Settings(BaseSettings):
     @property
     def secrets(self) -> list[str]:
         """Values that must never appear in a log line."""
-        values = [self.bot_token, self.webhook_secret]
+        values = [self.bot_token, self.webhook_secret, self.readwise_token]
         return [v.get_secret_value() for v in values if v is not None]
 
     @property
@@ -133,3 +162,15 @@ def parse_hhmm(value: str) -> time:
     if hour > 23 or minute > 59:
         raise ValueError(f"{value!r} is not a time of day; use HH:MM between 00:00 and 23:59")
     return time(hour, minute)
+
+
+def parse_interval(value: str) -> int:
+    """``"3600"``, ``"90s"``, ``"30m"``, ``"1h"``, ``"1h30m"`` -> seconds; ValueError otherwise.
+
+    A bare number is seconds, as in every other setting that takes a duration.
+    """
+    text = value.strip().lower().replace(" ", "")
+    parts = _INTERVAL_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"{value!r} is not a duration; use seconds (3600) or e.g. 30m, 1h, 1h30m")
+    return sum(int(number) * _INTERVAL_UNITS[unit] for number, unit in parts)

@@ -1,5 +1,5 @@
 """Admin tools in Telegram, for ``ADMIN_IDS`` only: upload an export, /stats, /reload,
-/hidden (in ``choices``).
+/sync (Readwise, in ``readwise``), /hidden (in ``choices``).
 
 Everybody else is ignored without a word: the handlers are registered behind a user
 filter, followed in the same handler group by ``ignore`` for the same commands, so
@@ -25,12 +25,13 @@ from telegram.error import BadRequest
 from bot.delivery.schedule import local_date
 from bot.importer import ImportSummary, import_paths, import_upload
 from bot.store import chats as chat_db
+from bot.telegram import readwise
 from bot.telegram.common import reply
 from bot.telegram.deps import Context, deps
 
 # Telegram lets a bot download files up to 20 MB.
 MAX_UPLOAD = 20 * 1024 * 1024
-ADMIN_COMMANDS = ("stats", "reload", "hidden")
+ADMIN_COMMANDS = ("stats", "reload", "hidden", "sync")
 
 
 def summary_html(summary: ImportSummary) -> str:
@@ -81,13 +82,15 @@ async def stats(update: Update, context: Context) -> None:
     people = await chat_db.count_chats(d.store.db)
     today = local_date(d.clock(), d.settings.timezone)
     deliveries = await chat_db.count_daily(d.store.db, today)
+    sync_line = await readwise.stats_line(d.store, readwise.service_of(context.bot_data))
     await reply(
         update,
         "<b>Bot statistics</b>\n"
         f"Subscribers: {people['subscribed']} active, {people['blocked']} blocked\n"
         f"Takeaways: {collection.takeaways} from {collection.sources} sources\n"
         f"Deliveries today ({today.isoformat()}): {deliveries.get('sent', 0)} sent, "
-        f"{deliveries.get('failed', 0)} failed, {deliveries.get('retry', 0)} waiting to retry",
+        f"{deliveries.get('failed', 0)} failed, {deliveries.get('retry', 0)} waiting to retry\n"
+        f"{sync_line}",
     )
 
 
@@ -101,6 +104,13 @@ async def reload(update: Update, context: Context) -> None:
         return
     summary = await import_paths(d.store, [path])
     await reply(update, summary_html(summary))
+
+
+async def sync(update: Update, context: Context) -> None:
+    """/sync: one Readwise sync now, answered with its summary."""
+    if not in_private(update):
+        return
+    await reply(update, await readwise.sync_reply(readwise.service_of(context.bot_data)))
 
 
 async def ignore(update: Update, context: Context) -> None:

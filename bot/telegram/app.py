@@ -30,7 +30,8 @@ from bot.delivery.daily import Send, deliver_due
 from bot.importer import import_paths
 from bot.settings import Settings
 from bot.store import Store, StoredTakeaway
-from bot.telegram import admin, choices, flood
+from bot.sync import ReadwiseSync
+from bot.telegram import admin, choices, flood, readwise
 from bot.telegram import handlers as h
 from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
@@ -82,6 +83,8 @@ def build_application(
         builder = builder.job_queue(None)  # type: ignore[arg-type]
     app = builder.build()
     install(app.bot_data, deps_)
+    if settings.readwise_token is not None:
+        readwise.install(app.bot_data, ReadwiseSync(settings, store, clock))
     add_handlers(app, settings.admin_ids)
     if flood_guard:
         flood.install(app, exempt=settings.admin_ids, epilogue_group=UpdateTracker.GROUP)
@@ -92,6 +95,13 @@ def build_application(
         app.job_queue.run_repeating(
             heartbeat_job, interval=HEARTBEAT_INTERVAL, first=2, name="heartbeat"
         )
+        if settings.readwise_token is not None:
+            app.job_queue.run_repeating(
+                readwise_tick,
+                interval=timedelta(seconds=settings.readwise_sync_interval),
+                first=3,
+                name="readwise-sync",
+            )
     return app
 
 
@@ -101,6 +111,7 @@ def add_handlers(app: Application, admin_ids: list[int]) -> None:  # type: ignor
     app.add_handler(CommandHandler("stats", admin.stats, filters=admins & new_messages))
     app.add_handler(CommandHandler("reload", admin.reload, filters=admins & new_messages))
     app.add_handler(CommandHandler("hidden", choices.hidden_command, filters=admins & new_messages))
+    app.add_handler(CommandHandler("sync", admin.sync, filters=admins & new_messages))
     app.add_handler(MessageHandler(filters.Document.ALL & admins & new_messages, admin.upload))
     # Same group, after the admin ones: everyone else's tries end here, unanswered.
     app.add_handler(CommandHandler(list(admin.ADMIN_COMMANDS), admin.ignore))
@@ -199,6 +210,12 @@ async def delivery_tick(context: Context) -> None:
     d = deps(context)
     send = daily_sender(context.bot, d.store, d.settings.admin_ids)
     await deliver_due(d.store, send, d.clock, rng=d.rng)
+
+
+async def readwise_tick(context: Context) -> None:
+    service = readwise.service_of(context.bot_data)
+    if service is not None:
+        await readwise.scheduled_sync(context.bot, service, deps(context).settings.admin_ids)
 
 
 async def load_collection(settings: Settings, store: Store) -> None:
