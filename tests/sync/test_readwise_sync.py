@@ -215,6 +215,7 @@ async def test_edits_and_deletes_flow_in_and_marks_stay_where_the_takeaway_stays
         readwise.highlight(book, hid, f"Highlight number {hid} about ravens", location=location)
     other = readwise.add_book(FakeBook(user_book_id=8, title="Untouched"))
     readwise.highlight(other, 99, "A highlight nobody changes", location_type="none")
+    clock.advance(minutes=10)
     first = await run_sync(store, readwise, clock)
     assert first.new == 6
     ids = {
@@ -241,7 +242,9 @@ async def test_edits_and_deletes_flow_in_and_marks_stay_where_the_takeaway_stays
     assert second.ok and not second.full
     assert (second.new, second.updated, second.deleted) == (1, 1, 3)
     exports = list(iter_requests(readwise, "/api/v2/export/"))
-    assert exports[-2]["updatedAfter"] == first.started_at == "2026-03-02T06:00:00Z"
+    # The start of the last sync, less a margin for the two clocks' difference.
+    assert first.started_at == "2026-03-02T06:10:00Z"
+    assert exports[-2]["updatedAfter"] == "2026-03-02T06:05:00Z"
     assert exports[-1]["ids"] == "7"  # the changed book, fetched again whole
     assert "8" not in exports[-1]["ids"].split(",")
     now = {
