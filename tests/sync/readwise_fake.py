@@ -95,6 +95,7 @@ class FakeReadwise:
         self.token = TOKEN
         self.books: dict[int, FakeBook] = {}
         self.highlights: dict[int, FakeHighlight] = {}
+        self._by_book: dict[int, list[int]] = {}
         self.faults = Faults()
         self.requests: list[tuple[str, dict[str, str], str | None]] = []
         self.export_pages = 0
@@ -128,6 +129,7 @@ class FakeReadwise:
         for key, value in fields.items():
             setattr(item, key, value)
         self.highlights[hid] = item
+        self._by_book.setdefault(book.user_book_id, []).append(hid)
         return item
 
     def edit(self, hid: int, **fields: Any) -> None:
@@ -145,24 +147,27 @@ class FakeReadwise:
         after = _parse_time(params.get("updatedAfter"))
         ids = {int(i) for i in params["ids"].split(",")} if params.get("ids") else None
         deleted = params.get("includeDeleted", "").lower() == "true"
-        books: list[dict[str, Any]] = []
-        for book_id in sorted(self.books):
-            if ids is not None and book_id not in ids:
-                continue
-            items = [
-                h
-                for h in sorted(self.highlights.values(), key=lambda h: (h.location or 0, h.id))
-                if h.book_id == book_id
-                and (deleted or not h.is_deleted)
-                and (ids is not None or after is None or h.updated > after)
-            ]
-            if items:
-                books.append(self._book_json(self.books[book_id], items))
+
+        def wanted(h: FakeHighlight) -> bool:
+            if h.is_deleted and not deleted:
+                return False
+            return ids is not None or after is None or h.updated > after
+
+        matching = [
+            book_id
+            for book_id in sorted(self.books)
+            if (ids is None or book_id in ids)
+            and any(wanted(self.highlights[hid]) for hid in self._by_book.get(book_id, ()))
+        ]
         start = int(params.get("pageCursor") or 0)
-        page = books[start : start + self.page_size]
-        more = start + self.page_size < len(books)
+        page = []
+        for book_id in matching[start : start + self.page_size]:
+            mine = (self.highlights[hid] for hid in self._by_book.get(book_id, ()))
+            items = [h for h in sorted(mine, key=lambda h: (h.location or 0, h.id)) if wanted(h)]
+            page.append(self._book_json(self.books[book_id], items))
+        more = start + self.page_size < len(matching)
         return {
-            "count": len(books),
+            "count": len(matching),
             "nextPageCursor": str(start + self.page_size) if more else None,
             "results": page,
         }
