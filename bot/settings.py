@@ -115,6 +115,13 @@ class Settings(BaseSettings):
             return [value]
         return value
 
+    @field_validator("readwise_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be an http:// or https:// URL, e.g. https://readwise.io")
+        return value
+
     @field_validator("readwise_sync_interval", mode="before")
     @classmethod
     def _valid_interval(cls, value: object) -> object:

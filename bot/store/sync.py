@@ -42,6 +42,29 @@ async def delete_takeaways(db: aiosqlite.Connection, idents: Collection[str]) ->
     return deleted
 
 
+async def delete_stale(
+    db: aiosqlite.Connection, source_key: str, links: Collection[str], keep: Collection[str]
+) -> int:
+    """Delete the source's takeaways that carry one of ``links`` but are not in ``keep``.
+
+    ``links`` are per-highlight links of a document that the sync has seen whole, and
+    ``keep`` the identities it has now: anything else stored with such a link is an
+    earlier version of one of those highlights (or an item a thread no longer has), so
+    it goes, whatever rule made its identity. How many there were.
+    """
+    if not links:
+        return 0
+    cursor = await db.execute(
+        "DELETE FROM takeaways WHERE source_id = (SELECT id FROM sources WHERE key = ?)"
+        " AND url IN (SELECT value FROM json_each(?))"
+        " AND ident NOT IN (SELECT value FROM json_each(?))",
+        (source_key, json.dumps(sorted(set(links))), json.dumps(sorted(set(keep)))),
+    )
+    deleted = max(cursor.rowcount, 0)
+    await cursor.close()
+    return deleted
+
+
 async def sync_point(db: aiosqlite.Connection) -> str | None:
     """The start of the last successful sync (ISO 8601, UTC), or None before the first."""
     rows = list(

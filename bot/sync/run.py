@@ -27,7 +27,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.store import Store
 from bot.store import sync as sync_db
-from bot.store.takeaways import Prepared, prepare, write_batch
+from bot.store.takeaways import Prepared, is_own_link, prepare, source_key, write_batch
 from bot.sync.client import ReadwiseClient, ReadwiseError, TokenRefused
 from bot.sync.mapping import book_changes
 
@@ -172,9 +172,15 @@ async def _apply_whole(
 
 
 async def _apply(store: Store, books: list[dict[str, Any]], summary: SyncSummary) -> None:
-    """One page in one transaction: gone highlights deleted, the others imported."""
+    """One page of whole books in one transaction: what is gone deleted, the rest imported.
+
+    Gone are the takeaways of deleted highlights (by identity) and, for each book, any
+    stored takeaway that has one of the book's highlight links without being one of its
+    takeaways now (an earlier version of a highlight, an item a thread lost).
+    """
     batch: list[Prepared] = []
     gone: set[str] = set()
+    stale: list[tuple[str, set[str], set[str]]] = []
     for book in books:
         changes = book_changes(book)
         summary.books += 1
@@ -185,13 +191,21 @@ async def _apply(store: Store, books: list[dict[str, Any]], summary: SyncSummary
             batch.append(live)
         if changes.gone:
             gone.update(ident for ident in prepare(changes.gone).rows if ident not in live.rows)
+        everything = changes.live + changes.gone
+        links = {t.url for t in everything if is_own_link(t.url, t.source_url)}
+        if links:
+            first = everything[0]
+            key = source_key(first.title, first.author, first.source_url)
+            stale.append((key, links, set(live.rows)))
     for prepared in batch:
         gone.difference_update(prepared.rows)
-    if not batch and not gone:
+    if not batch and not gone and not stale:
         return
     async with store.transaction() as db:
         if gone:
             summary.deleted += await sync_db.delete_takeaways(db, gone)
+        for key, links, keep in stale:
+            summary.deleted += await sync_db.delete_stale(db, key, links, keep)
         if batch:
             result = await write_batch(db, batch)
             for counts in result.results:

@@ -110,7 +110,7 @@ HELP = (
 ADMIN_HELP = (
     "\n\n<b>Admin:</b> 🙈 Hide for everyone (under takeaways in this chat) takes a"
     " takeaway out of every round and search, even after a re-import; /hidden lists"
-    " them to unhide. /stats, /reload, or send an export file to import it."
+    " them to unhide. /stats, /reload, /sync (Readwise), or send an export file to import it."
 )
 
 

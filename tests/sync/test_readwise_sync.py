@@ -385,3 +385,29 @@ async def test_an_interrupted_incremental_sync_keeps_its_old_sync_point(
     again = await run_sync(store, readwise, clock)
     assert again.ok and again.new == 1
     assert sorted(await texts(store)) == ["First", "Second"]
+
+
+async def test_an_older_version_stored_under_another_identity_goes_when_its_book_syncs(
+    store: Store, readwise: FakeReadwise, clock: ManualClock
+) -> None:
+    # Whatever rule made a stored takeaway's identity (an older version of the bot, a
+    # differently identified file), a row with this highlight's link that is not one of
+    # the book's takeaways now is an earlier version of it.
+    book = readwise.add_book(FakeBook(user_book_id=3, title="Walden", source="reader"))
+    link = "https://read.readwise.io/read/01walden"
+    readwise.highlight(book, 1, "Simplify, simplify.", url=link, location_type="offset")
+    readwise.highlight(book, 2, "Kept as it is.", url=link + "2", location_type="offset")
+    await run_sync(store, readwise, clock)
+    async with store.transaction() as db:
+        await db.execute(
+            "INSERT INTO takeaways (source_id, ident, text, url, content_hash, created_at,"
+            " updated_at) SELECT source_id, 'an-older-identity', 'Simplify.', url, 'x', '', ''"
+            " FROM takeaways WHERE url = ?",
+            (link,),
+        )
+    clock.advance(hours=1)
+    readwise.edit(1, text="Simplify, simplify, simplify.")
+    clock.advance(minutes=10)
+    summary = await run_sync(store, readwise, clock)
+    assert (summary.updated, summary.deleted, summary.unchanged) == (1, 1, 1)
+    assert sorted(await texts(store)) == ["Kept as it is.", "Simplify, simplify, simplify."]

@@ -80,6 +80,8 @@ def test_sync_interval_takes_seconds_or_units() -> None:
     settings = Settings(_env_file=None, readwise_sync_interval="2h")  # type: ignore[call-arg]
     assert settings.readwise_sync_interval == 7200
     assert Settings(_env_file=None).readwise_sync_interval == 3600  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="http"):
+        Settings(_env_file=None, readwise_api_url="readwise.io")  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="once a minute"):
         Settings(_env_file=None, readwise_sync_interval="30")  # type: ignore[call-arg]
 
