@@ -32,23 +32,27 @@ def service_of(bot_data: dict[Any, Any]) -> ReadwiseSync | None:
 async def scheduled_sync(bot: Bot, service: ReadwiseSync, admin_ids: Sequence[int]) -> None:
     """What the job does at start and every interval: sync, or report a bad token once.
 
-    Never raises for Readwise's sake: a broken token or an unreachable Readwise is one
-    log line and one message to each admin, then quiet retries at every interval.
+    Never raises for Readwise's sake. A token Readwise does not accept, or a Readwise
+    that cannot be reached for the token check, is one log line and one message to each
+    admin, then quiet retries at every interval; a sync that fails half-way is logged
+    by the run and simply goes again next time.
     """
     summary, problem = await service.attempt()
-    if summary is None and problem is None:
-        log.info("Readwise sync still running; skipping this turn")
-        return
-    if problem is None and summary is not None and not summary.ok:
-        problem = f"Readwise sync failed: {summary.error}"
+    if summary is not None:
+        if not summary.token_refused:
+            # A sync that failed half-way was logged by the run and starts again from the
+            # same point next time: nothing for the admins to do.
+            if summary.ok:
+                service.reported = None
+            return
+        problem = summary.error or "Readwise refused READWISE_TOKEN"
     if problem is None:
-        service.reported = None
+        log.info("Readwise sync still running; skipping this turn")
         return
     if not service.first_report(problem):
         log.debug("Readwise sync still failing: %s", problem)
         return
-    if summary is None:
-        log.error("Readwise sync is off until this is fixed: %s", problem)
+    log.error("Readwise sync is off until this is fixed: %s", problem)
     text = f"⚠️ {html.escape(problem)}\nThe bot keeps trying at every sync interval."
     for admin_id in admin_ids:
         try:
