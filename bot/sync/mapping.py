@@ -69,9 +69,7 @@ def book_changes(book: dict[str, Any]) -> BookChanges:
         source_url=first_url(_text(book.get("source_url")) or ""),
         category=clean_category(_text(book.get("category"))),
     )
-    tweets = is_tweets(book) or bool(
-        document.category and document.category.lower() in _TWEET_CATEGORIES
-    )
+    tweets = is_tweets(book)
     asin = _text(book.get("asin"))
     changes = BookChanges()
     live: list[Block] = []

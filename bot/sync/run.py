@@ -161,14 +161,23 @@ async def last_summary(store: Store) -> SyncSummary | None:
 async def _apply_whole(
     store: Store, client: ReadwiseClient, books: list[dict[str, Any]], summary: SyncSummary
 ) -> None:
-    """Write the changed books of an incremental page, each fetched again whole."""
-    ids = [book_id for book_id in (_book_id(b) for b in books) if book_id is not None]
-    unknown = [b for b in books if _book_id(b) is None]
-    if unknown:
-        await _apply(store, unknown, summary)
+    """Write the changed books of an incremental page, each fetched again whole.
+
+    A book that the second request does not return (deleted in Readwise meanwhile, or
+    without an id) is written as the first one gave it, so its deleted highlights
+    still go.
+    """
+    by_id = {book_id: b for b in books if (book_id := _book_id(b)) is not None}
+    ids = list(by_id)
+    rest = [b for b in books if _book_id(b) is None]
     for start in range(0, len(ids), _REFETCH_BOOKS):
         async for page in client.export(book_ids=ids[start : start + _REFETCH_BOOKS]):
+            for book in page.books:
+                by_id.pop(_book_id(book) or 0, None)
             await _apply(store, page.books, summary)
+    rest.extend(by_id.values())
+    if rest:
+        await _apply(store, rest, summary)
 
 
 async def _apply(store: Store, books: list[dict[str, Any]], summary: SyncSummary) -> None:

@@ -9,7 +9,10 @@ import pytest
 from pydantic import SecretStr
 
 from bot.clock import ManualClock
+from bot.settings import Settings
+from bot.store import Store
 from bot.telegram import readwise as rw
+from bot.telegram.app import build_application
 from tests.conftest import BotHarness
 from tests.sync.readwise_fake import FakeBook, FakeReadwise
 
@@ -86,3 +89,18 @@ async def test_a_bad_token_is_told_to_admins_once_and_the_bot_keeps_running(
     await rw.scheduled_sync(bot.app.bot, service, [ADMIN])
     assert len(bot.received(ADMIN)) == 2  # only the /sync reply above, nothing new
     assert len(await bot.store.search("gardens")) == 2
+
+
+async def test_the_job_is_registered_only_with_a_token(
+    settings: Settings, store: Store, readwise: FakeReadwise
+) -> None:
+    with_token = settings.model_copy(
+        update={"readwise_token": SecretStr(readwise.token), "readwise_sync_interval": 1800}
+    )
+    app = build_application(with_token, store, rate_limit=False)
+    assert app.job_queue is not None
+    [job] = [j for j in app.job_queue.jobs() if j.name == "readwise-sync"]
+    assert job.job.trigger.interval.total_seconds() == 1800
+    plain = build_application(settings, store, rate_limit=False)
+    assert plain.job_queue is not None
+    assert not [j for j in plain.job_queue.jobs() if j.name == "readwise-sync"]
