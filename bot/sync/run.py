@@ -136,6 +136,8 @@ async def sync_readwise(
         summary.error = str(error)
         summary.token_refused = isinstance(error, TokenRefused)
     finally:
+        if not summary.ok and summary.error is None:
+            summary.error = "interrupted"  # cancelled (the bot stopping, Ctrl+C) or crashed
         summary.finished_at = iso(clock())
         async with store.transaction() as db:
             if summary.ok:
