@@ -128,8 +128,13 @@ async def run_console(settings: Settings) -> int:
     async with BotAPIStandin() as standin:
         standin.add_chat(CHAT_ID, type="private", first_name="You", username="you")
         standin.add_listener(screen.show)
-        # Offline by design: the stand-in's token and URL, long polling, no channels.
-        offline = {"bot_token": SecretStr(standin.token), "bot_api_url": standin.url}
+        # Offline by design: the stand-in's token and URL, long polling, no channels, no
+        # Readwise sync.
+        offline = {
+            "bot_token": SecretStr(standin.token),
+            "bot_api_url": standin.url,
+            "readwise_token": None,
+        }
         settings = settings.model_copy(update={**offline, "webhook_url": None, "channel_ids": []})
         async with await Store.open(settings.database_path) as store:
             await load_collection(settings, store)
