@@ -169,7 +169,10 @@ def _close_after_refusal(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start" and message["status"] >= 400:
                 headers = [*message.get("headers", []), (b"connection", b"close")]
                 message = {**message, "headers": headers}
-            await send(message)
+            # uvicorn may have answered 400 to a malformed request already and be closing
+            # the connection; without this, every such request logs a traceback.
+            with contextlib.suppress(h11.LocalProtocolError):
+                await send(message)
 
         await app(scope, receive, send_closing)
 

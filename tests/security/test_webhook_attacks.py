@@ -207,3 +207,16 @@ async def test_refusals_are_logged_a_few_times_a_minute(
     assert hook.server.stats.refused["secret"] == 200
     # At most the burst of 5 a minute (fewer if earlier tests in this process used it up).
     assert len(lines) <= 5, len(lines)
+
+
+async def test_malformed_requests_cost_no_traceback(
+    hook: Hook, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Broken chunk framing right behind the headers: uvicorn answers 400 itself."""
+    broken = request_head(PATH, chunked=True) + b"zz\r\nnot a chunk\r\n" * 100
+    with caplog.at_level(logging.INFO):
+        for _ in range(10):
+            answer = await send_and_read(hook.port, broken, timeout=2.0)
+            assert answer.status in (400, 403) and answer.closed, answer
+        await asyncio.sleep(0.1)
+    assert not [r for r in caplog.records if r.exc_info], caplog.text[-2000:]
