@@ -104,9 +104,10 @@ async def test_big_bodies_and_idle_floods_against_a_running_bot(
             await sampler
             for _, writer in idle:
                 writer.close()
-            # asyncio accepts up to a backlog's worth at once, and a closed socket's
-            # descriptor goes on the next loop turn: the cap plus two backlogs, at most.
-            fds_cap = fds_before + limits.max_connections + 2 * limits.backlog
+            # asyncio accepts up to a backlog's worth per loop turn, and a connection is
+            # counted (and an idle one evicted) a turn or two later: the cap plus a few
+            # backlogs in flight, far below the process's 1,024.
+            fds_cap = fds_before + limits.max_connections + 4 * limits.backlog
             assert peak[0] <= fds_cap, f"{peak[0]} descriptors open (cap {fds_cap})"
 
             await poll(lambda: open_fds(pid) <= fds_before + 2, timeout=5)
