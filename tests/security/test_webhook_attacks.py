@@ -220,3 +220,12 @@ async def test_malformed_requests_cost_no_traceback(
             assert answer.status in (400, 403) and answer.closed, answer
         await asyncio.sleep(0.1)
     assert not [r for r in caplog.records if r.exc_info], caplog.text[-2000:]
+
+
+async def test_an_update_ptb_cannot_read_is_refused_and_the_next_one_served(hook: Hook) -> None:
+    for junk in ({"update_id": 5, "message": "not an object"}, {"update_id": "5"}, [1, 2]):
+        answer = await send_and_read(hook.port, post_json(PATH, junk, SECRET))  # type: ignore[arg-type]
+        assert (answer.status, answer.closed) == (400, True), junk
+    real = post_json(PATH, hook.update("/start"), SECRET)
+    assert (await send_and_read(hook.port, real, until_closed=False)).status == 200
+    await hook.standin.wait_for_messages(PERSON)
