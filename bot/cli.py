@@ -325,7 +325,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "WEBHOOK_URL is set but WEBHOOK_SECRET is not: set it to a random string "
             "(for example the output of `openssl rand -hex 32`)."
         )
-    configure_logging(settings.log_level, settings.secrets, fmt=settings.log_format)
+    configure_logging(
+        settings.log_level,
+        settings.secrets,
+        fmt=settings.log_format,
+        library_level=settings.library_log_level,
+    )
     return asyncio.run(serve(settings))
 
 

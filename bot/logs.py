@@ -6,6 +6,12 @@ fields and tracebacks alike, whichever library produced them.
 
 ``LOG_FORMAT=json`` prints one JSON object per line for log shippers; fields passed as
 ``extra=`` (the delivery run's counts, for instance) become keys of that object.
+
+``LOG_LEVEL`` is the bot's own level. Libraries stay at INFO or quieter whatever it
+says, because at DEBUG they print what people send (PTB logs each update and API call)
+and SQL parameters (aiosqlite); ``LIBRARY_LOG_LEVEL`` asks for them explicitly.
+Anyone on the internet can make the webhook server log (a refused request), so those
+loggers are rate-limited: an attack costs a few lines a minute, not gigabytes.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 # Attributes every LogRecord has; anything else on a record came in through ``extra=``.
@@ -56,14 +64,85 @@ class JsonFormatter(RedactingFormatter):
         return self.redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
-def configure_logging(level: str, secrets: Iterable[str] = (), *, fmt: str = "text") -> None:
+# Libraries that are noisy even at INFO, and the quietest level they get by default.
+QUIETER = {
+    # Request-by-request chatter from the HTTP client.
+    "httpx": logging.WARNING,
+    # The delivery job skips a tick while a long run is still going, on purpose.
+    "apscheduler": logging.ERROR,
+}
+
+
+def configure_logging(
+    level: str,
+    secrets: Iterable[str] = (),
+    *,
+    fmt: str = "text",
+    library_level: str | None = None,
+) -> None:
+    """The bot's loggers (``bot.*``) at ``level``; every other logger at INFO or
+    quieter unless ``library_level`` (``LIBRARY_LOG_LEVEL``) says otherwise."""
     handler = logging.StreamHandler(sys.stderr)
     formatter = JsonFormatter(secrets) if fmt == "json" else RedactingFormatter(secrets)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level)
-    # Request-by-request chatter from the HTTP client is noise at INFO.
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
-    # The delivery job skips a tick while a long run is still going, on purpose.
-    logging.getLogger("apscheduler").setLevel(max(logging.ERROR, root.level))
+    own = logging.getLevelName(level)
+    libraries = logging.getLevelName(library_level) if library_level else max(logging.INFO, own)
+    # The root's level is what every library logger inherits; the bot's own sets its own.
+    root.setLevel(libraries)
+    logging.getLogger("bot").setLevel(own)
+    for name, quietest in QUIETER.items():
+        logging.getLogger(name).setLevel(libraries if library_level else max(quietest, own))
+
+
+@dataclass(slots=True)
+class _Window:
+    start: float
+    count: int = 0
+    dropped: int = 0
+
+
+class RateLimitFilter(logging.Filter):
+    """At most ``burst`` lines per ``period`` seconds for each message template of a
+    logger; the first line after a quiet spell says how many were left out."""
+
+    MAX_TEMPLATES = 1000
+
+    def __init__(
+        self, burst: int = 5, period: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.burst = burst
+        self.period = period
+        self.clock = clock
+        self._windows: dict[tuple[str, str], _Window] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg))
+        now = self.clock()
+        window = self._windows.get(key)
+        if window is None or now - window.start >= self.period:
+            if len(self._windows) >= self.MAX_TEMPLATES:
+                self._windows.clear()
+            dropped = window.dropped if window is not None else 0
+            window = self._windows[key] = _Window(start=now)
+            if dropped:
+                record.msg = (
+                    f"{record.getMessage()} ({dropped} more like this were not logged "
+                    f"in the {self.period:.0f} s before)"
+                )
+                record.args = ()
+        if window.count >= self.burst:
+            window.dropped += 1
+            return False
+        window.count += 1
+        return True
+
+
+def limit_rate(*names: str, burst: int = 5, period: float = 60.0) -> None:
+    """Rate-limit these loggers (once each: calling again changes nothing)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RateLimitFilter) for f in logger.filters):
+            logger.addFilter(RateLimitFilter(burst, period))

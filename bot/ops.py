@@ -15,6 +15,8 @@ from pathlib import Path
 import aiosqlite
 
 HEARTBEAT_KEY = "heartbeat"
+# Why the running bot stopped writing its heartbeat, when it knows (webhook mode).
+PROBLEM_KEY = "heartbeat_problem"
 DEFAULT_MAX_AGE = 120.0  # seconds: long polls return every ~10 s, the beat is written every 10 s
 
 
@@ -23,6 +25,19 @@ async def write_heartbeat(db: aiosqlite.Connection, now: datetime) -> None:
         "INSERT INTO meta (key, value) VALUES (?, ?)"
         " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (HEARTBEAT_KEY, now.isoformat()),
+    )
+    await write_problem(db, None)
+
+
+async def write_problem(db: aiosqlite.Connection, problem: str | None) -> None:
+    """Record why the bot is not well (``health`` reports it at once), or clear it."""
+    if problem is None:
+        await db.execute("DELETE FROM meta WHERE key = ?", (PROBLEM_KEY,))
+        return
+    await db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (PROBLEM_KEY, problem),
     )
 
 
@@ -33,8 +48,11 @@ def check_health(database: Path, now: datetime, max_age: float = DEFAULT_MAX_AGE
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as db:
             row = db.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()
+            problem = db.execute("SELECT value FROM meta WHERE key = ?", (PROBLEM_KEY,)).fetchone()
     except sqlite3.Error as error:
         return f"cannot read the database {database}: {error}"
+    if problem is not None:
+        return str(problem[0])
     if row is None:
         return "no heartbeat yet: the bot has not polled Telegram (is `takeaways-bot run` up?)"
     age = (now - datetime.fromisoformat(row[0])).total_seconds()

@@ -20,6 +20,10 @@ SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MIN_SYNC_INTERVAL = 60
 _INTERVAL_PART = re.compile(r"(\d+)\s*([smhd]?)")
 _INTERVAL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+# Anyone who knows the webhook secret can act as any Telegram user: 32 characters at
+# least (``openssl rand -hex 32`` gives 64), and never a value copied from an example.
+MIN_SECRET_LENGTH = 32
+PLACEHOLDER = re.compile(r"change-?me|replace-?me|your-?secret|placeholder|example", re.I)
 
 
 class Settings(BaseSettings):
@@ -36,6 +40,8 @@ class Settings(BaseSettings):
     channel_ids: Annotated[list[int | str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # Third-party loggers stay at INFO or quieter unless this asks (see bot/logs.py).
+    library_log_level: str | None = None
 
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"
@@ -52,6 +58,7 @@ class Settings(BaseSettings):
         "webhook_secret",
         "bot_token",
         "readwise_token",
+        "library_log_level",
         mode="before",
     )
     @classmethod
@@ -68,9 +75,22 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _valid_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not SECRET_PATTERN.fullmatch(value.get_secret_value()):
+        if value is None:
+            return None
+        secret = value.get_secret_value()
+        if not SECRET_PATTERN.fullmatch(secret):
             raise ValueError(
-                "use 1-256 characters A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 32`)"
+                "use 32-256 characters A-Z, a-z, 0-9, _ and - (e.g. `openssl rand -hex 32`)"
+            )
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"too short ({len(secret)} characters): use at least {MIN_SECRET_LENGTH} "
+                "random ones, e.g. the output of `openssl rand -hex 32`"
+            )
+        if PLACEHOLDER.search(secret):
+            raise ValueError(
+                "this is an example value, known to everyone: use the output of "
+                "`openssl rand -hex 32`"
             )
         return value
 
@@ -137,12 +157,14 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("log_level")
+    @field_validator("log_level", "library_log_level")
     @classmethod
-    def _valid_level(cls, value: str) -> str:
+    def _valid_level(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         level = value.upper()
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level
 
     @property

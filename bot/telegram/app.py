@@ -36,9 +36,10 @@ from bot.telegram import handlers as h
 from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
 from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
-from bot.telegram.heartbeat import PollingRequest, heartbeat_job
+from bot.telegram.heartbeat import PollingRequest, heartbeat_job, install_webhook_watch
 from bot.telegram.limiter import WindowRateLimiter
 from bot.telegram.review import send_takeaways
+from bot.telegram.webhook import TELEGRAM_CONNECTIONS, WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,16 @@ def build_application(
         builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]
+    if settings.webhook_url is not None:
+        # Our own webhook server feeds update_queue (bot/telegram/webhook.py).
+        builder = builder.updater(None)
     app = builder.build()
     install(app.bot_data, deps_)
     if settings.readwise_token is not None:
         readwise.install(app.bot_data, ReadwiseSync(settings, store, clock))
     add_handlers(app, settings.admin_ids)
+    if settings.webhook_url is not None:
+        install_webhook_watch(app)
     if flood_guard:
         flood.install(app, exempt=settings.admin_ids, epilogue_group=UpdateTracker.GROUP)
     if jobs and app.job_queue is not None:
@@ -160,19 +166,32 @@ async def start_bot(app: Application) -> None:  # type: ignore[type-arg]
     await app.bot.set_my_commands([BotCommand(name, text) for name, text in h.COMMANDS])
     await sync_channels(app.bot, d.store, d.settings, d.clock)
     await app.start()
-    assert app.updater is not None
     settings = d.settings
     if settings.webhook_url is None:
+        assert app.updater is not None
         await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
         return
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    await app.updater.start_webhook(
+    await start_webhook(app, settings)
+
+
+async def start_webhook(app: Application, settings: Settings) -> None:  # type: ignore[type-arg]
+    """Serve first, then tell Telegram where: no update is posted to a closed port."""
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        raise ValueError("webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET")
+    secret = settings.webhook_secret.get_secret_value()
+    server = WebhookServer(
+        app,
         listen=settings.webhook_listen,
         port=settings.webhook_port,
-        url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
-        webhook_url=settings.webhook_url,
+        path=urlsplit(settings.webhook_url).path,
+        secret=secret,
+    ).attach()
+    await server.start()
+    await app.bot.set_webhook(
+        settings.webhook_url,
         secret_token=secret,
         allowed_updates=Update.ALL_TYPES,
+        max_connections=TELEGRAM_CONNECTIONS,
     )
 
 
@@ -180,6 +199,9 @@ async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
     """Stop polling first, then let handlers and jobs in flight finish, then disconnect."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    server = WebhookServer.of(app)
+    if server is not None:
+        await server.stop()
     if app.running:
         await app.stop()
     await app.shutdown()

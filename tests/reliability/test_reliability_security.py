@@ -28,7 +28,7 @@ from tests.reliability.reliability_support import ROOT, BotProcess, bot_environm
 ADMIN, STRANGER = 97_001, 97_002
 GROUP, OWNER, GROUP_ADMIN, MEMBER = -97_100, 97_101, 97_102, 97_103
 CHANNEL = -1_009_710_000
-WEBHOOK_SECRET = "wh-secret_9f8e7d6c5b4a"
+WEBHOOK_SECRET = "wh-secret_9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c"
 Make = Callable[..., Awaitable[BotHarness]]
 
 
@@ -186,7 +186,7 @@ async def test_webhook_requests_without_the_secret_reach_no_handler(
         attempts = {
             "none": {},
             "empty": {"X-Telegram-Bot-Api-Secret-Token": ""},
-            "wrong": {"X-Telegram-Bot-Api-Secret-Token": "wh-secret_9f8e7d6c5b4b"},
+            "wrong": {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1] + "d"},
             "prefix": {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET[:-1]},
             "longer": {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET + "x"},
             "case": {"x-telegram-bot-api-secret-token": WEBHOOK_SECRET.upper()},
@@ -222,10 +222,10 @@ class Run:
 
 
 async def run_and_provoke(tmp_path: Path, *, webhook: bool, port: int) -> Run:
-    """A ``takeaways-bot run`` at DEBUG that meets errors on every path it can."""
+    """A ``takeaways-bot run`` at DEBUG (libraries too) that meets errors on every path."""
     database = tmp_path / "takeaways.db"
     async with BotAPIStandin() as standin:
-        extra = {"LOG_LEVEL": "DEBUG"}
+        extra = {"LOG_LEVEL": "DEBUG", "LIBRARY_LOG_LEVEL": "DEBUG"}
         if webhook:
             extra.update(
                 WEBHOOK_URL="https://bot.example.com/hook",

@@ -17,6 +17,7 @@ from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 
 ADMIN, STRANGER = 900, 901
+SECRET = "s3cret-token_1-0123456789abcdef0123456789"
 Make = Callable[..., Awaitable[BotHarness]]
 
 
@@ -107,7 +108,7 @@ async def test_webhook_checks_the_secret_on_every_request(
             "webhook_url": "https://bot.example.com/telegram/hook",
             "webhook_listen": "127.0.0.1",
             "webhook_port": unused_tcp_port,
-            "webhook_secret": SecretStr("s3cret-token_1"),
+            "webhook_secret": SecretStr(SECRET),
         }
     )
     app = build_application(webhook, store, clock=clock, rate_limit=False, jobs=False)
@@ -126,7 +127,7 @@ async def test_webhook_checks_the_secret_on_every_request(
             assert (refused.status_code, wrong.status_code) == (403, 403)
             assert standin.messages(55) == []
             accepted = await client.post(
-                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token_1"}
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
             )
             assert accepted.status_code == 200
         [reply] = await standin.wait_for_messages(55)
