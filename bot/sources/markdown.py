@@ -50,7 +50,7 @@ def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     A file is usually one page (one document); a file of several ``# Title`` pages, as
     our own /export writes, is read page by page.
     """
-    return [t for lines in _pages(split_lines(text)) for t in _parse_page(lines, name)]
+    return [t for lines in _pages(split_lines(text)) for t in _parse_page(lines, name, report)]
 
 
 def _pages(lines: list[str]) -> list[list[str]]:
@@ -62,7 +62,7 @@ def _pages(lines: list[str]) -> list[list[str]]:
     return [lines[a:b] for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True)]
 
 
-def _parse_page(lines: list[str], name: str) -> list[Takeaway]:
+def _parse_page(lines: list[str], name: str, report: Report) -> list[Takeaway]:
     page = _read_page(lines)
     meta = page.metadata
     document = Document(
@@ -71,7 +71,7 @@ def _parse_page(lines: list[str], name: str) -> list[Takeaway]:
         source_url=first_url(meta.get("url", "")),
         category=clean_category(meta.get("category")),
     )
-    return build_takeaways(document, page.blocks)
+    return build_takeaways(document, page.blocks, report)
 
 
 def _read_page(lines: list[str]) -> _Page:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.text import (
     drop_image_lines,
     normalise,
@@ -54,6 +54,9 @@ _MONTHS = {
     )
     for name in names
 }
+# How far a thread's numbering may jump between two highlighted items (unhighlighted
+# tweets in between); anything further is a number inside a tweet, not the thread's.
+_MAX_THREAD_GAP = 10
 _NUMBERED = re.compile(r"(?P<number>[0-9]{1,3})[.)][ \t]+(?P<text>\S.*)")
 # Lines of a thread that are scaffolding, not content: "↓ 2/10", "10/10", "🧵", images, bare links.
 _THREAD_JUNK = re.compile(
@@ -145,12 +148,20 @@ def header_date(header: str) -> str | None:
         return None
 
 
-def build_takeaways(document: Document, blocks: list[Block]) -> list[Takeaway]:
-    """Blocks to takeaways: one per highlight, or one per numbered item of a thread."""
-    highlights = [h for h in (_prepare(block) for block in blocks) if h.text]
+def build_takeaways(document: Document, blocks: list[Block], report: Report) -> list[Takeaway]:
+    """Blocks to takeaways: one per highlight, or one per numbered item of a thread.
+
+    A block with no words left (an image, a bare link) is reported as skipped; the
+    unnumbered tweets of a thread are its scaffolding and reported as such.
+    """
+    prepared = [_prepare(block) for block in blocks]
+    highlights = [h for h in prepared if h.text]
+    report.skip("highlights without text (images, links)", len(prepared) - len(highlights))
     if _is_tweets(document):
         items = _thread_items(highlights)
         if items is not None:
+            used = len({id(highlight) for highlight, _ in items})
+            report.skip("tweets of a thread around its numbered items", len(highlights) - used)
             return [_takeaway(document, highlight, text) for highlight, text in items]
     return [_takeaway(document, highlight, highlight.text) for highlight in highlights]
 
@@ -193,12 +204,15 @@ def _is_tweets(document: Document) -> bool:
 def _thread_items(highlights: list[_Highlight]) -> list[tuple[_Highlight, str]] | None:
     """The numbered items of a thread, or None when the document is no numbered thread.
 
-    A thread is a run 1, 2, 3... over at least two highlights (tweets). Each item is
-    its numbered paragraph; intro, "↓ 2/10" markers, images, links, promotion and
-    replies are the unnumbered rest and fall away. A single tweet that holds a whole
-    list is left as one takeaway: it is one thought, not a thread.
+    A thread is a rising run of numbered items over at least two highlights (tweets).
+    The reader highlights only the tweets they liked, so the run may have gaps (1-4,
+    6-8, 10); a number that falls back or leaps far ahead is a list quoted inside a
+    tweet, not the thread's. Each item is its numbered paragraph; intro, "↓ 2/10"
+    markers, images, links, promotion and replies are the unnumbered rest and fall
+    away. A single tweet that holds a whole list is left as one takeaway: it is one
+    thought, not a thread.
     """
-    expected = 1
+    last = 0
     found: list[tuple[int, list[str]]] = []
     for index, highlight in enumerate(highlights):
         current: list[str] | None = None
@@ -206,10 +220,11 @@ def _thread_items(highlights: list[_Highlight]) -> list[tuple[_Highlight, str]] 
             match = _NUMBERED.fullmatch(line)
             if match is not None:
                 current = None
-                if int(match["number"]) == expected:
+                number = int(match["number"])
+                if last < number <= last + _MAX_THREAD_GAP:
                     current = [match["text"]]
                     found.append((index, current))
-                    expected += 1
+                    last = number
             elif current is not None:
                 if not line or _THREAD_JUNK.fullmatch(line):
                     current = None
