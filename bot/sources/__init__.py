@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.sources import csv_export, detect, jsonl, kindle, logseq, markdown, plain
+from bot.sources import (
+    csv_export,
+    detect,
+    jsonl,
+    kindle,
+    kindle_notebook,
+    koreader,
+    logseq,
+    markdown,
+    plain,
+)
 from bot.sources.detect import FORMATS, detect_format
 from bot.sources.files import SOURCE_SUFFIXES, iter_source_files
 from bot.sources.model import ParseError, Report, Takeaway
@@ -41,6 +51,10 @@ _PARSERS: dict[str, Callable[[str, str, Report], list[Takeaway]]] = {
     detect.KINDLE: kindle.parse,
     detect.JSONL: jsonl.parse,
     detect.PLAIN: plain.parse,
+    detect.KINDLE_NOTEBOOK: kindle_notebook.parse,
+    detect.KOREADER: koreader.parse_sidecar,
+    detect.KOREADER_JSON: koreader.parse_json,
+    detect.KOREADER_MARKDOWN: koreader.parse_markdown,
 }
 
 

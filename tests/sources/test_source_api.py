@@ -13,6 +13,7 @@ from bot.sources import (
     detect_format,
     iter_source_files,
     parse_bytes,
+    parse_bytes_report,
     parse_path,
     parse_text,
 )
@@ -96,10 +97,12 @@ def test_parse_path_on_a_folder_is_a_parse_error(tmp_path: Path) -> None:
 
 
 def test_messages_are_one_line(fixtures: Path) -> None:
-    for path in (fixtures / "bad-line.jsonl", fixtures / "readwise-bad-row.csv"):
-        with pytest.raises(ParseError) as caught:
-            parse_path(path)
-        assert "\n" not in str(caught.value)
+    with pytest.raises(ParseError) as caught:
+        parse_path(fixtures / "bad-line.jsonl")
+    assert "\n" not in str(caught.value)
+    path = fixtures / "readwise-bad-row.csv"
+    _, report = parse_bytes_report(path.read_bytes(), str(path))
+    assert report.unreadable and all("\n" not in line for line in report.unreadable)
 
 
 def test_unexpected_failures_still_surface_as_parse_error(
