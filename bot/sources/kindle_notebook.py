@@ -40,7 +40,7 @@ _BOOKMARK_WORDS = re.compile(
 )
 # "Page 3 · Location 40", "Seite 3 · Position 40", "ページ23 ·位置607", "位置 84", "Location 590".
 _NUMBER = re.compile(r"(?P<word>[^\W\d_]*)\.?\s*(?P<number>\d+|[ivxlcdm]+\b)", re.IGNORECASE)
-_PAGE_WORDS = re.compile(r"^(?:page|seite|página|pagina|pág|ページ|页|頁|страница|стр|pagina)$", re.I)
+_PAGE_WORDS = re.compile(r"^(?:page|seite|página|pagina|pág|ページ|页|頁|страница|стр)$", re.I)
 # The number a note is allowed to sit past its highlight's start (Kindle stores a note at
 # the highlight's last location; long highlights span a few locations).
 _NOTE_REACH = 30
@@ -191,7 +191,8 @@ def _attach_notes(entries: list[_Entry], report: Report) -> list[_Entry]:
     previous: _Entry | None = None
     for entry in entries:
         if entry.kind == "bookmark" or not entry.text:
-            report.skip("bookmarks without text" if entry.kind == "bookmark" else "empty highlights")
+            bookmark = entry.kind == "bookmark"
+            report.skip("bookmarks without text" if bookmark else "highlights without text")
             previous = None
             continue
         if entry.kind == "note" and previous is not None and _near(previous, entry):

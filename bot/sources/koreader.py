@@ -53,7 +53,8 @@ def parse_sidecar(text: str, name: str, report: Report) -> list[Takeaway]:
     try:
         data = lua_table.loads(text)
     except lua_table.LuaError as error:
-        raise ParseError(name, f"not a readable KOReader metadata file ({error})", error.line or None) from error
+        message = f"not a readable KOReader metadata file ({error})"
+        raise ParseError(name, message, error.line or None) from error
     if not isinstance(data, dict):
         raise ParseError(name, "not a KOReader metadata file (no table)")
     book = _sidecar_book(data, name)
@@ -127,7 +128,10 @@ def _old_highlights(table: Any) -> list[tuple[Any, list[Any]]]:
     if not isinstance(table, dict):
         return []
     pages = sorted(table, key=_page_order)
-    return [(page, [i for i in lua_table.values(table[page]) if isinstance(i, dict)]) for page in pages]
+    return [
+        (page, [item for item in lua_table.values(table[page]) if isinstance(item, dict)])
+        for page in pages
+    ]
 
 
 def _page_order(key: Any) -> tuple[int, float, str]:
@@ -157,7 +161,8 @@ def _old_highlight(
     text = _text(item.get("text"))
     if text is None:
         return None
-    return _takeaway(text, book, note=_bookmark_note(mark, text), page=page, when=item.get("datetime"))
+    note = _bookmark_note(mark, text)
+    return _takeaway(text, book, note=note, page=page, when=item.get("datetime"))
 
 
 def _bookmark_note(mark: dict[Any, Any] | None, highlighted: str) -> str | None:
@@ -193,7 +198,7 @@ class _Seen:
         self.keys: set[tuple[Any, ...]] = set()
 
     def add(self, item: dict[Any, Any], takeaway: Takeaway, report: Report) -> bool:
-        keys = [("text", takeaway.text, item.get("datetime"))]
+        keys: list[tuple[Any, ...]] = [("text", takeaway.text, item.get("datetime"))]
         start, end = item.get("pos0"), item.get("pos1")
         if isinstance(start, str) and isinstance(end, str):
             keys.append(("pos", start, end, takeaway.text))
@@ -359,7 +364,7 @@ def _takeaway(text: str, book: _Book, *, note: str | None, page: Any, when: Any)
 
 
 def _page(page: Any) -> str | None:
-    """"page 12" for a page number; EPUB positions (XPointers) are not for people."""
+    """ "page 12" for a page number; EPUB positions (XPointers) are not for people."""
     if isinstance(page, bool) or page is None:
         return None
     if isinstance(page, int | float):

@@ -59,8 +59,7 @@ def _quotes(lines: list[str], title: str | None, report: Report) -> list[Takeawa
         elif not stripped:
             current = None
         elif after_quote and (attribution := _ATTRIBUTION.fullmatch(stripped)):
-            text, _ = quotes[-1]
-            quotes[-1] = (text, normalise(attribution["who"]))
+            quotes[-1] = (quotes[-1][0], normalise(attribution["who"]))
             current, after_quote = None, False
         elif current is not None:
             current.append(stripped)  # Markdown's lazy continuation of a quote

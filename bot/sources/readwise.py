@@ -17,6 +17,7 @@ from bot.sources.text import (
     drop_image_lines,
     normalise,
     optional,
+    parse_tags,
     split_trailing_links,
     stem,
     unbracket,
@@ -68,6 +69,10 @@ _THREAD_JUNK = re.compile(
 _TRAILING_THREAD_JUNK = re.compile(
     r"(?:\s+(?:https?://t\.co/\S+|[↓⬇👇🧵]\ufe0f?(?:\s*\d{1,3}/\d{1,3})?))+\Z"
 )
+
+
+# Inline tags a template writes after the trailing Readwise link: ``...)) #a #[[b c]]``.
+_TAGS_AFTER_LINK = re.compile(r"\)\)(?P<tags>(?:[ \t]+#(?:\[\[[^\[\]\n]+\]\]|[^\s#\[\]]+))+)\s*\Z")
 
 
 @dataclass(slots=True)
@@ -167,13 +172,20 @@ def build_takeaways(document: Document, blocks: list[Block], report: Report) -> 
 
 
 def _prepare(block: Block) -> _Highlight:
-    linked = split_trailing_links("\n".join(block.lines))
+    text = "\n".join(block.lines)
+    tags = list(block.tags)
+    trailing = _TAGS_AFTER_LINK.search(text)
+    if trailing is not None:
+        # Custom templates append "#Highlight #[[2023-08-08]]" after the links.
+        tags.extend(parse_tags(trailing["tags"]))
+        text = text[: trailing.start("tags")]
+    linked = split_trailing_links(text)
     return _Highlight(
         text=drop_image_lines(normalise(linked.text)),
         url=linked.url,
         location=linked.location,
         note=optional("\n".join(block.note_lines)),
-        tags=unique(block.tags),
+        tags=unique(tags),
         highlighted_at=block.highlighted_at,
     )
 

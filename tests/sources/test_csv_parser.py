@@ -61,7 +61,7 @@ def test_heading_rows_are_left_out_and_reported() -> None:
         HEADER
         + "\nChapter One,Book,Author,,,,h1,order,1,,"
         + "\nPart A,Book,Author,,,,.h2,order,2,,"
-        + "\nThe idea.,Book,Author,,,,\"focus, h2x\",order,3,,"
+        + '\nThe idea.,Book,Author,,,,"focus, h2x",order,3,,'
         + "\nLater idea.,Book,Author,,,,,offset,120,,"
     )
     takeaways, report = parse_text_report(text, "export.csv")

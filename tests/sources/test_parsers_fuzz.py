@@ -81,7 +81,7 @@ FRAGMENTS = st.sampled_from(
         '["highlight"] = {',
         '["bookmarks"] = {',
         '[1] = {["text"] = "t", ["datetime"] = "2023-01-01 10:00:00"},',
-        '[[long]]',
+        "[[long]]",
         "\\",
         "}",
         '{"title": "T", "entries": [',
