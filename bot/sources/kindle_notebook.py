@@ -41,6 +41,8 @@ _BOOKMARK_WORDS = re.compile(
 # "Page 3 · Location 40", "Seite 3 · Position 40", "ページ23 ·位置607", "位置 84", "Location 590".
 _NUMBER = re.compile(r"(?P<word>[^\W\d_]*)\.?\s*(?P<number>\d+|[ivxlcdm]+\b)", re.IGNORECASE)
 _PAGE_WORDS = re.compile(r"^(?:page|seite|página|pagina|pág|ページ|页|頁|страница|стр)$", re.I)
+# Chinese writes the page number inside its words: "第 12 页".
+_CJK_PAGE = re.compile(r"第\s*(\d+)\s*[页頁]")
 # The number a note is allowed to sit past its highlight's start (Kindle stores a note at
 # the highlight's last location; long highlights span a few locations).
 _NOTE_REACH = 30
@@ -169,7 +171,7 @@ def _entry(heading: str, body: str, section: str | None, coloured: bool) -> _Ent
     else:
         kind = "bookmark"
     # A sub-section may precede the place: "3.7 Title > ページ23 ·位置607".
-    place = place.rpartition(">")[2]
+    place = _CJK_PAGE.sub(r"页 \1 ", place.rpartition(">")[2])
     page = location = None
     for match in _NUMBER.finditer(place):
         word = match["word"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sources import parse_path, parse_text
+from bot.sources import parse_bytes_report, parse_path, parse_text
 
 KINDLE_LINK = "https://readwise.io/to_kindle?action=open&asin=B00X47ZVXM&location="
 
@@ -141,3 +141,30 @@ def test_highlight_containing_a_list_keeps_it_in_a_tab_indented_page() -> None:
 
     assert takeaway.text == "Three things:\n- one\n- two"
     assert takeaway.tags == ("lists",)
+
+
+def test_thread_with_gaps_in_its_numbering_keeps_every_highlighted_item(fixtures: Path) -> None:
+    takeaways = parse_path(fixtures / "logseq-thread-gaps.md")
+
+    assert [t.text for t in takeaways] == [
+        "Make it work.",
+        "Make it right.",
+        "Make it fast, if you must.",
+        "Delete code often.",
+        "Name things for the reader.",
+        "Small functions, small files.",
+        "Log what you would need at 3 a.m.",
+        "Ship, then listen.",
+    ]
+
+
+def test_bare_bullets_page_links_and_entities(fixtures: Path) -> None:
+    path = fixtures / "logseq-flashcards.md"
+    takeaways, report = parse_bytes_report(path.read_bytes(), str(path))
+
+    assert [(t.text, t.tags) for t in takeaways] == [
+        ('How do you count one word in a file? #flashcard\ngrep -c "word" file', ("bash",)),
+        ("Use grep and wc together: grep -o -w 'foo' bar.txt | wc -w & done.", ()),
+    ]
+    assert takeaways[1].url == "https://read.readwise.io/read/01grep"
+    assert report.skipped == {"page tag lines": 1, "empty bullets": 2}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sources import detect_format, parse_path, parse_text
+from bot.sources import detect_format, parse_bytes_report, parse_path, parse_text
 
 KINDLE_LINK = "https://readwise.io/to_kindle?action=open&asin=B06WVYW33Y&location="
 TITLE = "How to Take Smart Notes: One Simple Technique to Boost Writing, Learning and Thinking"
@@ -68,3 +68,41 @@ def test_thread_in_markdown_flavour_gives_numbered_items(fixtures: Path) -> None
     status = "https://twitter.com/grace/status/"
     assert [t.url for t in takeaways] == [status + s for s in ("301", "301", "302", "302")]
     assert {t.source_url for t in takeaways} == {status + "300"}
+
+
+def test_thread_with_gaps_in_its_numbering_keeps_every_highlighted_item(fixtures: Path) -> None:
+    # The reader highlighted 1-4, 6-8 and 10: the thread does not stop at the first gap,
+    # and the reply "1. Great list!" after it is no item of the thread.
+    takeaways, report = parse_bytes_report(
+        (fixtures / "markdown-thread-gaps.md").read_bytes(), "markdown-thread-gaps.md"
+    )
+
+    assert [t.text for t in takeaways] == [
+        "Make it work.",
+        "Make it right.",
+        "Make it fast, if you must.",
+        "Delete code often.",
+        "Name things for the reader.",
+        "Small functions, small files.",
+        "Log what you would need at 3 a.m.",
+        "Ship, then listen.",
+    ]
+    assert takeaways[4].url == "https://twitter.com/grace/status/404"
+    assert report.skipped == {"tweets of a thread around its numbered items": 2}
+
+
+def test_tags_a_template_writes_after_the_link() -> None:
+    page = (
+        "# Swift Notes\n\n## Highlights\n"
+        "- Only the main thread may touch the UI "
+        "([View Highlight](https://read.readwise.io/read/01h7)) #Highlight #[[2023-08-08]]\n"
+    )
+    takeaways = parse_text(page, "swift.md")
+
+    assert [(t.text, t.url, t.tags) for t in takeaways] == [
+        (
+            "Only the main thread may touch the UI",
+            "https://read.readwise.io/read/01h7",
+            ("Highlight", "2023-08-08"),
+        )
+    ]

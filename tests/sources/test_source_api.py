@@ -33,13 +33,24 @@ EXPECTED_FORMATS = {
     "plain-paragraphs.txt": "plain",
     "readwise-bad-row.csv": "readwise-csv",
     "readwise.csv": "readwise-csv",
+    "kindle-notebook-desktop.html": "kindle-notebook",
+    "kindle-notebook-phone.html": "kindle-notebook",
+    "kindle-notebook-zh.html": "kindle-notebook",
+    "koreader-export.json": "koreader-json",
+    "koreader-export.md": "koreader-markdown",
+    "logseq-flashcards.md": "readwise-logseq",
+    "logseq-thread-gaps.md": "readwise-logseq",
+    "markdown-thread-gaps.md": "readwise-markdown",
+    "plain-quotes.md": "plain",
+    "metadata.epub.lua": "koreader",
 }
 
 
 def test_every_fixture_is_detected_as_its_format(fixtures: Path) -> None:
     found = {
         path.name: detect_format(path.read_bytes().decode("utf-8-sig"), path.name)
-        for path in fixtures.iterdir()
+        for path in fixtures.rglob("*")
+        if path.is_file() and path.parent.name != "plugins"
     }
 
     assert found == EXPECTED_FORMATS
