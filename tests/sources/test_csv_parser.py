@@ -93,3 +93,12 @@ def test_other_csv_is_refused_with_one_line() -> None:
 def test_header_only_has_no_takeaways() -> None:
     with pytest.raises(ParseError, match="no takeaways found"):
         parse_text(HEADER + "\n", "empty.csv")
+
+
+def test_list_only_parse_names_the_unreadable_row(fixtures: Path) -> None:
+    # parse_path has no report to carry the row, so it fails rather than drop it.
+    with pytest.raises(ParseError) as caught:
+        parse_path(fixtures / "readwise-bad-row.csv")
+
+    assert caught.value.line == 4
+    assert str(caught.value).endswith("readwise-bad-row.csv:4: expected 11 columns, found 2")
