@@ -29,7 +29,12 @@ _CLASSES = frozenset(
 _VOID = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr", "col", "area", "base"})
 _BLOCK_ENDS = frozenset({"div", "h1", "h2", "h3", "h4", "h5", "h6", "p", "body", "html", "span"})
 # Detection: the class names every layout writes, in either quote style.
-MARKERS = re.compile(r"""class=["']noteHeading["']""")
+MARKERS = re.compile(r"""class=["'](?:noteHeading|noteText)["']""")
+_HIGHLIGHT_WORDS = re.compile(
+    r"^\s*(?:highlight|markierung|subrayado|surlignement|evidenziazione|destaque|markering"
+    r"|标注|標註|ハイライト|выделение|выделенный)",
+    re.IGNORECASE,
+)
 _NOTE_WORDS = re.compile(
     r"^\s*(?:note|notiz|nota|notitie|remarque|笔记|筆記|メモ|заметка|notatka)\b", re.IGNORECASE
 )
@@ -162,7 +167,7 @@ def _entry(heading: str, body: str, section: str | None, coloured: bool) -> _Ent
     kind_part, _, place = heading.rpartition(" - ")
     if not kind_part:
         kind_part, place = heading, ""
-    if coloured or re.search(r"\(.+\)", kind_part):
+    if coloured or re.search(r"\(.+\)", kind_part) or _HIGHLIGHT_WORDS.search(kind_part):
         kind = "highlight"
     elif _BOOKMARK_WORDS.search(kind_part):
         kind = "bookmark"

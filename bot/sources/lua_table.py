@@ -20,6 +20,9 @@ _NUMBER = re.compile(
     r"0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)(?:[pP][+-]?\d+)?"
     r"|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 )
+_SPACE = re.compile(r"[ \t\r\n\f\v]+")
+# A run of ordinary characters inside a quoted string, per quote character.
+_RUNS = {'"': re.compile(r'[^"\\\n]+'), "'": re.compile(r"[^'\\\n]+")}
 _LONG_OPEN = re.compile(r"\[(=*)\[")
 _SIMPLE_ESCAPES = {
     "n": "\n",
@@ -120,8 +123,9 @@ class _Reader:
         text = self.text
         while self.pos < len(text):
             char = text[self.pos]
-            if char in " \t\r\n\f\v":
-                self.pos += 1
+            space = _SPACE.match(text, self.pos) if char in " \t\r\n\f\v" else None
+            if space is not None:
+                self.pos = space.end()
             elif text.startswith("--", self.pos):
                 self.pos += 2
                 long = _LONG_OPEN.match(text, self.pos)
@@ -247,11 +251,10 @@ class _Reader:
                     pending.append(piece)
                     continue
             else:
-                end = self.pos
-                while end < len(text) and text[end] not in (quote, "\\", "\n"):
-                    end += 1
-                piece = text[self.pos : end]
-                self.pos = end
+                run = _RUNS[quote].match(text, self.pos)
+                assert run is not None  # the current character is none of the stops
+                piece = run.group(0)
+                self.pos = run.end()
             if pending:
                 parts.append(pending.decode("utf-8", errors="replace"))
                 pending.clear()

@@ -127,3 +127,14 @@ def test_folder_imports_pick_up_html_notebooks(tmp_path: Path, fixtures: Path) -
     (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8")
 
     assert [p.name for p in iter_source_files([tmp_path])] == ["Book - Notebook.html", "old.htm"]
+
+
+def test_a_highlight_without_colour_is_never_taken_for_a_note() -> None:
+    page = (
+        "<div class='noteHeading'>Highlight - Location 30</div><div class='noteText'>A</div>"
+        "<div class='noteHeading'>Highlight - Location 31</div><div class='noteText'>B</div>"
+        "<div class='noteHeading'>Note - Location 31</div><div class='noteText'>mine</div>"
+    )
+    takeaways, _ = parse_text_report(page, "n.html")
+
+    assert [(t.text, t.note) for t in takeaways] == [("A", None), ("B", "mine")]
