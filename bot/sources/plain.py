@@ -67,13 +67,30 @@ def _quotes(lines: list[str], title: str | None, report: Report) -> list[Takeawa
             report.skip("lines outside the quotes")
             after_quote = False
     takeaways = []
-    for text_lines, author in quotes:
-        text = normalise("\n".join(text_lines))
+    for text_lines, heading_author in quotes:
+        text, author = _split_attribution(normalise("\n".join(text_lines)))
+        author = author or heading_author
         if text:
             takeaways.append(Takeaway(text=text, title=title, author=author))
         else:
             report.skip("empty quotes")
     return takeaways
+
+
+def _split_attribution(text: str) -> tuple[str, str | None]:
+    """A quote's own last line "— Great Gatsby, F. Scott Fitzgerald" names its source;
+    emphasis wrapped around the whole quote (``**"..."**``) is styling, not words."""
+    lines = text.split("\n")
+    author = None
+    if len(lines) > 1 and (attribution := _ATTRIBUTION.fullmatch(lines[-1].strip())):
+        author = normalise(attribution["who"])
+        text = normalise("\n".join(lines[:-1]))
+    for marker in ("**", "__", "*", "_"):
+        inner = text[len(marker) : -len(marker)]
+        if text.startswith(marker) and text.endswith(marker) and inner and marker not in inner:
+            text = inner.strip()
+            break
+    return text, author
 
 
 def _item_widths(lines: list[str]) -> list[int]:

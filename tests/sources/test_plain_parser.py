@@ -80,6 +80,8 @@ def test_blockquotes_are_quotes_and_the_heading_above_names_their_author(fixture
         ),
         ("Luck is what happens when preparation meets opportunity.", "Seneca"),
         ("We suffer more often in imagination than in reality.", "Lucius Annaeus Seneca"),
+        # The quote's own "— source" line names it; bold around the whole quote is styling.
+        ('"So we beat on, boats against the current."', "The Great Gatsby, F. Scott Fitzgerald"),
     ]
     assert {t.title for t in takeaways} == {"Favourite quotes"}
     assert report.skipped == {"lines outside the quotes": 1}
