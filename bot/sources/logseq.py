@@ -32,6 +32,9 @@ _TAB_BULLET = re.compile(r"^\t+-(?:[ \t]|$)", re.MULTILINE)
 _HEADER = re.compile(r"(?:highlights first synced by|new highlights added)\b", re.IGNORECASE)
 _NOTE = re.compile(r"\*{0,2}note\*{0,2}[ \t]*:[ \t]*(?:\*\*)?[ \t]*", re.IGNORECASE)
 _TAGS = re.compile(r"\*{0,2}tags\*{0,2}[ \t]*::?[ \t]*(?:\*\*)?[ \t]*", re.IGNORECASE)
+# A child bullet that only gives the place: "(Page 5)", "(Location 1203)".
+_PLACE = re.compile(r"\((?P<place>(?:page|location|loc\.?|position)\s+[\w.-]+)\)", re.IGNORECASE)
+_IMAGE_ONLY = re.compile(r"!\[[^\[\]]*\]\([^()\s]*\)")
 # A top-level "#tags #[[a]] #b" or "tags:: ..." bullet some templates write: page tags.
 _PAGE_TAGS = re.compile(r"#?tags(?::: |[ \t]+#)", re.IGNORECASE)
 
@@ -122,6 +125,9 @@ def _blocks(roots: list[_Node], report: Report) -> list[Block]:
         elif _PAGE_TAGS.match(root.lines[0]):
             report.skip("page tag lines")
             continue
+        elif _IMAGE_ONLY.fullmatch(root.lines[0].strip()) and not root.children:
+            report.skip("cover images")
+            continue
         else:
             when, children = None, [root]
         for child in children:
@@ -145,7 +151,10 @@ def _block(node: _Node, highlighted_at: str | None) -> Block:
         first = child.lines[0]
         note = _NOTE.match(first)
         tags = _TAGS.match(first)
-        if note is not None:
+        place = _PLACE.fullmatch(first.strip()) if len(child.lines) == 1 else None
+        if place is not None and not child.children and block.location is None:
+            block.location = place["place"]
+        elif note is not None:
             block.note_lines.extend(_clean([first[note.end() :], *child.lines[1:]]))
         elif tags is not None:
             block.tags.extend(parse_tags(" ".join([first[tags.end() :], *child.lines[1:]])))

@@ -83,6 +83,8 @@ class Block:
     note_lines: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     highlighted_at: str | None = None
+    # A location the layout found outside the text (Logseq's "(Page 5)" child bullet).
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +185,7 @@ def _prepare(block: Block) -> _Highlight:
     return _Highlight(
         text=drop_image_lines(normalise(linked.text)),
         url=linked.url,
-        location=linked.location,
+        location=linked.location or block.location,
         note=optional("\n".join(block.note_lines)),
         tags=unique(tags),
         highlighted_at=block.highlighted_at,

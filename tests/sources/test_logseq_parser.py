@@ -167,4 +167,5 @@ def test_bare_bullets_page_links_and_entities(fixtures: Path) -> None:
         ("Use grep and wc together: grep -o -w 'foo' bar.txt | wc -w & done.", ()),
     ]
     assert takeaways[1].url == "https://read.readwise.io/read/01grep"
-    assert report.skipped == {"page tag lines": 1, "empty bullets": 2}
+    assert [t.location for t in takeaways] == ["Page 5", None]  # from the "(Page 5)" bullet
+    assert report.skipped == {"cover images": 1, "page tag lines": 1, "empty bullets": 2}
