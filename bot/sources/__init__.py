@@ -133,8 +133,10 @@ def _parse_text(text: str, name: str) -> tuple[list[Takeaway], Report]:
     parsed = _PARSERS[file_format](text, name, report)
     takeaways = [t for t in parsed if t.text.strip()]
     report.skip("empty highlights", len(parsed) - len(takeaways))
-    # A KOReader sidecar of a book read without highlighting is normal in a synced
-    # device folder, not an error; every other file that yields nothing is one.
-    if not takeaways and not report.unreadable and file_format != detect.KOREADER:
+    # A file whose entries were all left out by design says so in its report, and a
+    # KOReader sidecar of a book read without highlighting is normal in a synced device
+    # folder: neither is an error. Any other file that yields nothing is one.
+    accounted = report.unreadable or report.skipped or report.merged
+    if not takeaways and not accounted and file_format != detect.KOREADER:
         raise ParseError(name, f"no takeaways found (read as {file_format})")
     return takeaways, report

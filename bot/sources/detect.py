@@ -60,6 +60,9 @@ _KOREADER_SIDECAR = re.compile(
     r"\[\"(?:annotations|highlight|bookmarks|doc_props|stats|doc_path)\"\]\s*=",
     re.DOTALL,
 )
+# Readwise Reader's export of a document saved without highlights.
+_READER_DOCUMENT = re.compile(r"^##[ \t]+Full Document[ \t]*$", re.MULTILINE | re.IGNORECASE)
+_READER_METADATA = re.compile(r"^##[ \t]+Metadata[ \t]*$", re.MULTILINE | re.IGNORECASE)
 _JSON_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
 _PLAIN_SUFFIXES = frozenset({"", ".txt", ".text", ".md", ".markdown"})
 
@@ -76,6 +79,8 @@ def detect_format(text: str, name: str) -> str:
     if _is_logseq(head):
         return LOGSEQ
     if _READWISE_HINT in head and _MARKDOWN_SECTION.search(head):
+        return MARKDOWN
+    if _READER_DOCUMENT.search(head) and _READER_METADATA.search(head):
         return MARKDOWN
     if csv_export.is_readwise_header(head.lstrip().split("\n", 1)[0]):
         return CSV

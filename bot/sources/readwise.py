@@ -58,6 +58,9 @@ _MONTHS = {
 # How far a thread's numbering may jump between two highlighted items (unhighlighted
 # tweets in between); anything further is a number inside a tweet, not the thread's.
 _MAX_THREAD_GAP = 10
+# Numbered paragraphs looked at per document: threads are far shorter; this bounds the
+# quadratic run search on a pathological file.
+_MAX_THREAD_ITEMS = 500
 _NUMBERED = re.compile(r"(?P<number>[0-9]{1,3})[.)][ \t]+(?P<text>\S.*)")
 # Lines of a thread that are scaffolding, not content: "↓ 2/10", "10/10", "🧵", images, bare links.
 _THREAD_JUNK = re.compile(
@@ -220,35 +223,83 @@ def _thread_items(highlights: list[_Highlight]) -> list[tuple[_Highlight, str]] 
 
     A thread is a rising run of numbered items over at least two highlights (tweets).
     The reader highlights only the tweets they liked, so the run may have gaps (1-4,
-    6-8, 10); a number that falls back or leaps far ahead is a list quoted inside a
-    tweet, not the thread's. Each item is its numbered paragraph; intro, "↓ 2/10"
-    markers, images, links, promotion and replies are the unnumbered rest and fall
-    away. A single tweet that holds a whole list is left as one takeaway: it is one
-    thought, not a thread.
+    6-8, 10). Lists quoted inside a tweet number from 1 again (an intro announcing
+    "1. ... 2. ...", a tweet listing options), so the thread is the longest rising run
+    among all numbered paragraphs, not the first one met. Each item is its numbered
+    paragraph; intro, "↓ 2/10" markers, images, links, promotion and replies are the
+    unnumbered rest and fall away. A single tweet that holds a whole list is left as
+    one takeaway: it is one thought, not a thread.
     """
-    last = 0
-    found: list[tuple[int, list[str]]] = []
+    candidates = _numbered_paragraphs(highlights)
+    chain = _longest_run(candidates)
+    if len(chain) < 2 or len({candidates[i].index for i in chain}) < 2:
+        return None
+    # A list quoted inside an item's tweet (after it) stays part of that item.
+    chosen = set(chain)
+    owner: int | None = None
+    for i, candidate in enumerate(candidates):
+        if i in chosen:
+            owner = i
+        elif owner is not None and candidates[owner].index == candidate.index:
+            lines = candidates[owner].lines
+            lines.extend([f"{candidate.number}. {candidate.lines[0]}", *candidate.lines[1:]])
+    items = []
+    for i in chain:
+        text = normalise(_TRAILING_THREAD_JUNK.sub("", "\n".join(candidates[i].lines)))
+        if text:
+            items.append((highlights[candidates[i].index], text))
+    return items
+
+
+@dataclass(slots=True)
+class _Numbered:
+    """A paragraph that starts "12. ..." in highlight ``index``, with its lines."""
+
+    index: int
+    number: int
+    lines: list[str]
+    # Whether the tweet opens with it: a thread numbers its tweets, quoted lists sit inside.
+    opens: bool
+
+
+def _numbered_paragraphs(highlights: list[_Highlight]) -> list[_Numbered]:
+    found: list[_Numbered] = []
     for index, highlight in enumerate(highlights):
         current: list[str] | None = None
-        for line in highlight.text.split("\n"):
+        for position, line in enumerate(highlight.text.split("\n")):
             match = _NUMBERED.fullmatch(line)
             if match is not None:
-                current = None
-                number = int(match["number"])
-                if last < number <= last + _MAX_THREAD_GAP:
-                    current = [match["text"]]
-                    found.append((index, current))
-                    last = number
+                current = [match["text"]]
+                found.append(_Numbered(index, int(match["number"]), current, position == 0))
             elif current is not None:
                 if not line or _THREAD_JUNK.fullmatch(line):
                     current = None
                 else:
                     current.append(line)
-    if len(found) < 2 or len({index for index, _ in found}) < 2:
-        return None
-    items = []
-    for index, lines in found:
-        text = normalise(_TRAILING_THREAD_JUNK.sub("", "\n".join(lines)))
-        if text:
-            items.append((highlights[index], text))
-    return items
+    return found[:_MAX_THREAD_ITEMS]
+
+
+def _longest_run(candidates: list[_Numbered]) -> list[int]:
+    """Indexes of the longest run whose numbers rise by 1 to ``_MAX_THREAD_GAP`` at a time
+    and that starts low; of equally long runs, the one with more items opening their
+    tweet, then the one spread over more tweets."""
+    # Per candidate: the best run ending there as (length, opening items, tweets), previous.
+    best: list[tuple[tuple[int, int, int], int]] = []
+    for i, item in enumerate(candidates):
+        entry = ((1, int(item.opens), 1), -1) if item.number <= _MAX_THREAD_GAP else ((0, 0, 0), -1)
+        for j in range(i):
+            before = candidates[j]
+            (length, opening, tweets), _ = best[j]
+            if length and before.number < item.number <= before.number + _MAX_THREAD_GAP:
+                score = (length + 1, opening + item.opens, tweets + (before.index != item.index))
+                if score > entry[0]:
+                    entry = (score, j)
+        best.append(entry)
+    if not best or max(score for score, _ in best)[0] == 0:
+        return []
+    end = max(range(len(best)), key=lambda i: best[i][0])
+    chain = []
+    while end >= 0:
+        chain.append(end)
+        end = best[end][1]
+    return chain[::-1]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sources import detect_format, parse_bytes_report, parse_path, parse_text
+from bot.sources import (
+    detect_format,
+    parse_bytes_report,
+    parse_path,
+    parse_text,
+    parse_text_report,
+)
 
 KINDLE_LINK = "https://readwise.io/to_kindle?action=open&asin=B06WVYW33Y&location="
 TITLE = "How to Take Smart Notes: One Simple Technique to Boost Writing, Learning and Thinking"
@@ -106,3 +112,40 @@ def test_tags_a_template_writes_after_the_link() -> None:
             ("Highlight", "2023-08-08"),
         )
     ]
+
+
+THREAD_HEAD = (
+    "# CDN Thread\n\n## Metadata\n- Category: #tweets\n"
+    "- URL: https://twitter.com/f/status/1\n\n## Highlights\n"
+)
+
+
+def test_a_list_in_the_intro_does_not_hide_the_threads_own_numbering() -> None:
+    page = THREAD_HEAD + (
+        "- CDNs have 2 benefits:\n  1. caching\n  2. a fast network\n  Thread ↓ "
+        "([View Tweet](https://twitter.com/f/status/1))\n"
+        "- 1. Working principle\n  A CDN works like a cache. ([View Tweet](https://twitter.com/f/status/2))\n"
+        "- 2. Geography\n  Servers sit near clients. ([View Tweet](https://twitter.com/f/status/3))\n"
+        "- 3. Options:\n  1. anycast\n  2. DNS\n  ([View Tweet](https://twitter.com/f/status/4))\n"
+        "- 4. Caching layers. ([View Tweet](https://twitter.com/f/status/5))\n"
+    )
+    takeaways = parse_text(page, "cdn.md")
+
+    assert [(t.text, t.url) for t in takeaways] == [
+        ("Working principle\nA CDN works like a cache.", "https://twitter.com/f/status/2"),
+        ("Geography\nServers sit near clients.", "https://twitter.com/f/status/3"),
+        ("Options:\n1. anycast\n2. DNS", "https://twitter.com/f/status/4"),
+        ("Caching layers.", "https://twitter.com/f/status/5"),
+    ]
+
+
+def test_a_reader_document_saved_without_highlights_is_reported_not_an_error() -> None:
+    page = (
+        "# Some Article\n\n## Metadata\n- Author: [[A]]\n- Category: #articles\n\n"
+        "## Full Document\nThe whole article, which is not a highlight.\n\n- not one either\n"
+    )
+
+    assert detect_format(page, "article.md") == "readwise-markdown"
+    takeaways, report = parse_text_report(page, "article.md")
+    assert takeaways == []
+    assert report.skipped == {"documents saved without highlights": 1}
