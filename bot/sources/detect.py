@@ -63,6 +63,7 @@ _KOREADER_SIDECAR = re.compile(
 # Readwise Reader's export of a document saved without highlights.
 _READER_DOCUMENT = re.compile(r"^##[ \t]+Full Document[ \t]*$", re.MULTILINE | re.IGNORECASE)
 _READER_METADATA = re.compile(r"^##[ \t]+Metadata[ \t]*$", re.MULTILINE | re.IGNORECASE)
+_SIDECAR_NAME = re.compile(r"(?:^|[/\\])metadata\.[A-Za-z0-9]+\.lua$", re.IGNORECASE)
 _JSON_SUFFIXES = frozenset({".json", ".jsonl", ".ndjson"})
 _PLAIN_SUFFIXES = frozenset({"", ".txt", ".text", ".md", ".markdown"})
 
@@ -74,7 +75,9 @@ def detect_format(text: str, name: str) -> str:
         raise ParseError(name, "empty file")
     if kindle_notebook.MARKERS.search(head):
         return KINDLE_NOTEBOOK
-    if _KOREADER_SIDECAR.match(head):
+    if _KOREADER_SIDECAR.match(head) or (
+        _SIDECAR_NAME.search(name) and head.lstrip().startswith(("return", "--"))
+    ):
         return KOREADER
     if _is_logseq(head):
         return LOGSEQ

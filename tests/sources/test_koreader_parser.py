@@ -177,3 +177,8 @@ def test_exporter_markdown(fixtures: Path) -> None:
     assert takeaways[0].author == "Mira Holt, June Park"
     assert takeaways[2].highlighted_at == "2024-03-05T20:00:00"
     assert not report.skipped
+
+
+def test_a_bare_sidecar_is_known_by_its_name() -> None:
+    assert detect_format("return {}", "Book.sdr/metadata.pdf.lua") == "koreader"
+    assert parse_text_report("return {}", "Book.sdr/metadata.pdf.lua")[0] == []
