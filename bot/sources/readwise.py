@@ -69,6 +69,7 @@ _THREAD_JUNK = re.compile(
     r"|!\[[^\[\]]*\]\([^()\s]*\)"
     r"|<?https?://\S+>?"
 )
+_COUNTER = re.compile(r"(?:[↓⬇👇🧵]\ufe0f?\s*)*\(?\d{1,3}\s*/\s*\d{1,3}\)?(?:\s*[↓⬇👇🧵]\ufe0f?)*")
 _TRAILING_THREAD_JUNK = re.compile(
     r"(?:\s+(?:https?://t\.co/\S+|[↓⬇👇🧵]\ufe0f?(?:\s*\d{1,3}/\d{1,3})?))+\Z"
 )
@@ -173,7 +174,22 @@ def build_takeaways(document: Document, blocks: list[Block], report: Report) -> 
             used = len({id(highlight) for highlight, _ in items})
             report.skip("tweets of a thread around its numbered items", len(highlights) - used)
             return [_takeaway(document, highlight, text) for highlight, text in items]
+        # Tweets numbered "1/10" (not "1.") are each one takeaway, without the counter.
+        return [
+            _takeaway(document, highlight, _without_counters(highlight.text) or highlight.text)
+            for highlight in highlights
+        ]
     return [_takeaway(document, highlight, highlight.text) for highlight in highlights]
+
+
+def _without_counters(text: str) -> str:
+    """A tweet without its leading or trailing "1/10" / "↓ 2/10" counter line."""
+    lines = text.split("\n")
+    while lines and _COUNTER.fullmatch(lines[0].strip()):
+        lines.pop(0)
+    while lines and _COUNTER.fullmatch(lines[-1].strip()):
+        lines.pop()
+    return normalise("\n".join(lines))
 
 
 def _prepare(block: Block) -> _Highlight:

@@ -169,3 +169,20 @@ def test_bare_bullets_page_links_and_entities(fixtures: Path) -> None:
     assert takeaways[1].url == "https://read.readwise.io/read/01grep"
     assert [t.location for t in takeaways] == ["Page 5", None]  # from the "(Page 5)" bullet
     assert report.skipped == {"cover images": 1, "page tag lines": 1, "empty bullets": 2}
+
+
+def test_tweets_counted_1_of_10_are_one_takeaway_each_without_the_counter() -> None:
+    page = (
+        "title:: Learn State Machines\ncategory:: #tweets\n\n"
+        "- Highlights first synced by [[Readwise]] [[Nov 18th, 2022]]\n"
+        "\t- Learn state machines in 2 tweets 👇 ([View Tweet](https://twitter.com/c/status/1))\n"
+        "\t- 1/2\n\t  \n\t  States are statuses. ([View Tweet](https://twitter.com/c/status/2))\n"
+        "\t- 2/2 \n\t  \n\t  Guards allow or deny a transition. "
+        "([View Tweet](https://twitter.com/c/status/3))\n"
+    )
+
+    assert [t.text for t in parse_text(page, "sm.md")] == [
+        "Learn state machines in 2 tweets 👇",
+        "States are statuses.",
+        "Guards allow or deny a transition.",
+    ]
