@@ -73,7 +73,7 @@ def parse_sidecar(text: str, name: str, report: Report) -> list[Takeaway]:
                 used.add(id(mark))
             takeaway = _old_highlight(item, page, mark, book)
             if takeaway is None:
-                report.skip("highlights without text (images)")
+                report.skip("highlights without text")
             elif seen.add(item, takeaway, report):
                 takeaways.append(takeaway)
     for mark in bookmarks:
@@ -236,18 +236,21 @@ def parse_json(text: str, name: str, report: Report) -> list[Takeaway]:
             report.cannot_read(name, f"document {number} has no entries list")
             continue
         book = _Book(_text(document.get("title")), _text(document.get("author")))
-        for entry in document["entries"]:
+        for place, entry in enumerate(document["entries"], start=1):
+            if not isinstance(entry, dict):
+                report.cannot_read(name, f"entry {place} of document {number} is not an object")
+                continue
             takeaway = _json_entry(entry, book)
-            if takeaway is None:
+            if takeaway is not None:
+                takeaways.append(takeaway)
+            elif entry.get("sort") == "bookmark":
                 report.skip("bookmarks without text")
             else:
-                takeaways.append(takeaway)
+                report.skip("highlights without text")
     return takeaways
 
 
-def _json_entry(entry: Any, book: _Book) -> Takeaway | None:
-    if not isinstance(entry, dict):
-        return None
+def _json_entry(entry: dict[Any, Any], book: _Book) -> Takeaway | None:
     text = _text(entry.get("text"))
     if text is None:
         return None
@@ -294,7 +297,7 @@ def parse_markdown(text: str, name: str, report: Report) -> list[Takeaway]:
                 )
             )
         else:
-            report.skip("entries without text")
+            report.skip("highlights without text")
 
     for line in split_lines(text):
         title = heading_text(line)

@@ -167,7 +167,7 @@ def build_takeaways(document: Document, blocks: list[Block], report: Report) -> 
     """
     prepared = [_prepare(block) for block in blocks]
     highlights = [h for h in prepared if h.text]
-    report.skip("highlights without text (images, links)", len(prepared) - len(highlights))
+    report.skip("highlights without text", len(prepared) - len(highlights))
     if _is_tweets(document):
         items = _thread_items(highlights)
         if items is not None:

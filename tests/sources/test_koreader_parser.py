@@ -137,7 +137,7 @@ def test_exporter_json_with_several_documents(fixtures: Path) -> None:
         ),
     ]
     assert takeaways[0].highlighted_at == "2024-03-02T09:15:00+00:00"
-    assert report.skipped == {"bookmarks without text": 1}
+    assert report.skipped == {"highlights without text": 1}  # an image highlight
 
 
 def test_exporter_json_of_one_book_under_any_name() -> None:
@@ -182,3 +182,11 @@ def test_exporter_markdown(fixtures: Path) -> None:
 def test_a_bare_sidecar_is_known_by_its_name() -> None:
     assert detect_format("return {}", "Book.sdr/metadata.pdf.lua") == "koreader"
     assert parse_text_report("return {}", "Book.sdr/metadata.pdf.lua")[0] == []
+
+
+def test_an_exporter_entry_that_is_no_object_is_reported() -> None:
+    text = '{"title": "T", "entries": [{"text": "Kept."}, 42]}'
+    takeaways, report = parse_text_report(text, "t.json")
+
+    assert [t.text for t in takeaways] == ["Kept."]
+    assert report.unreadable == ["t.json: entry 2 of document 1 is not an object"]
