@@ -60,7 +60,10 @@ def parse_sidecar(text: str, name: str, report: Report) -> list[Takeaway]:
     book = _sidecar_book(data, name)
     seen = _Seen()
     takeaways: list[Takeaway] = []
-    for item in lua_table.values(data.get("annotations")):
+    for number, item in enumerate(lua_table.values(data.get("annotations")), start=1):
+        if not isinstance(item, dict):
+            report.cannot_read(name, f"annotation {number} is not a table")
+            continue
         takeaway = _annotation(item, book, report)
         if takeaway is not None and seen.add(item, takeaway, report):
             takeaways.append(takeaway)
@@ -105,11 +108,8 @@ def _sidecar_book(data: dict[Any, Any], name: str) -> _Book:
     return _Book(title, author or None)
 
 
-def _annotation(item: Any, book: _Book, report: Report) -> Takeaway | None:
+def _annotation(item: dict[Any, Any], book: _Book, report: Report) -> Takeaway | None:
     """One entry of the current ``annotations`` list; a page bookmark has no text."""
-    if not isinstance(item, dict):
-        report.skip("entries that are not annotations")
-        return None
     text = _text(item.get("text"))
     if text is None:
         report.skip("bookmarks without text")
