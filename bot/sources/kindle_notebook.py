@@ -56,7 +56,6 @@ _NOTE_REACH = 30
 @dataclass(slots=True)
 class _Element:
     cls: str
-    html_class: str
     parts: list[str] = field(default_factory=list)
     depth: int = 0
 
@@ -72,14 +71,14 @@ class _Walker(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.elements: list[_Element] = []
         self.current: _Element | None = None
-        # Colour classes seen inside the current element (``highlight_yellow``).
-        self.colours: dict[int, str] = {}
+        # Elements holding a colour span (``highlight_yellow``): only highlights have one.
+        self.coloured: set[int] = set()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         classes = (dict(attrs).get("class") or "").split()
         known = next((c for c in classes if c in _CLASSES), None)
         if known is not None:
-            self.current = _Element(known, " ".join(classes))
+            self.current = _Element(known)
             self.elements.append(self.current)
             return
         if self.current is None:
@@ -88,9 +87,8 @@ class _Walker(HTMLParser):
             self.current.parts.append("\n")
         elif tag == "p" and self.current.parts:
             self.current.parts.append("\n\n")
-        colour = next((c for c in classes if c.startswith("highlight_")), None)
-        if colour is not None:
-            self.colours[len(self.elements) - 1] = colour.removeprefix("highlight_")
+        if any(c.startswith("highlight_") for c in classes):
+            self.coloured.add(len(self.elements) - 1)
         if tag not in _VOID:
             self.current.depth += 1
 
@@ -139,7 +137,7 @@ def parse(text: str, name: str, report: Report) -> list[Takeaway]:
         elif element.cls == "sectionHeading":
             section = optional(element.text)
         elif element.cls == "noteHeading":
-            coloured = index in walker.colours
+            coloured = index in walker.coloured
             body = ""
             if index + 1 < len(elements) and elements[index + 1].cls == "noteText":
                 index += 1

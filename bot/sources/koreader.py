@@ -109,10 +109,12 @@ def _sidecar_book(data: dict[Any, Any], name: str) -> _Book:
 
 
 def _annotation(item: dict[Any, Any], book: _Book, report: Report) -> Takeaway | None:
-    """One entry of the current ``annotations`` list; a page bookmark has no text."""
+    """One entry of the current ``annotations`` list; a page bookmark has no text (nor a
+    highlight style), an image highlight in a PDF has a style but no text."""
     text = _text(item.get("text"))
     if text is None:
-        report.skip("bookmarks without text")
+        highlight = item.get("drawer") is not None or item.get("pos1") is not None
+        report.skip("highlights without text" if highlight else "bookmarks without text")
         return None
     return _takeaway(
         text,
