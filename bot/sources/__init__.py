@@ -12,7 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.sources import csv_export, detect, jsonl, kindle, logseq, markdown, plain
+from bot.sources import (
+    csv_export,
+    detect,
+    jsonl,
+    kindle,
+    kindle_notebook,
+    koreader,
+    logseq,
+    markdown,
+    plain,
+)
 from bot.sources.detect import FORMATS, detect_format
 from bot.sources.files import SOURCE_SUFFIXES, iter_source_files
 from bot.sources.model import ParseError, Report, Takeaway
@@ -41,6 +51,10 @@ _PARSERS: dict[str, Callable[[str, str, Report], list[Takeaway]]] = {
     detect.KINDLE: kindle.parse,
     detect.JSONL: jsonl.parse,
     detect.PLAIN: plain.parse,
+    detect.KINDLE_NOTEBOOK: kindle_notebook.parse,
+    detect.KOREADER: koreader.parse_sidecar,
+    detect.KOREADER_JSON: koreader.parse_json,
+    detect.KOREADER_MARKDOWN: koreader.parse_markdown,
 }
 
 
@@ -59,7 +73,7 @@ def read_path(path: Path) -> bytes:
 
 def parse_bytes(data: bytes, name: str) -> list[Takeaway]:
     """Takeaways of raw file content (a Telegram upload); ``name`` hints the format."""
-    return parse_bytes_report(data, name)[0]
+    return _all_read(*parse_bytes_report(data, name), name)
 
 
 def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
@@ -75,7 +89,25 @@ def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
 
 def parse_text(text: str, name: str) -> list[Takeaway]:
     """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing."""
-    return parse_text_report(text, name)[0]
+    return _all_read(*parse_text_report(text, name), name)
+
+
+def _all_read(takeaways: list[Takeaway], report: Report, name: str) -> list[Takeaway]:
+    """The takeaways, or ParseError when part of the file could not be read.
+
+    Callers of the list-only functions get no report, so a row or clip that could not
+    be read must not vanish there: the first such place is raised, as a whole-file
+    failure used to be. Callers that want the rest use the ``*_report`` functions.
+    """
+    if not report.unreadable:
+        return takeaways
+    first = report.unreadable[0].removeprefix(f"{name}:")
+    where, _, message = first.partition(": ")
+    more = len(report.unreadable) - 1
+    message = message + (f" (and {more} more)" if more else "")
+    if where.isdigit():
+        raise ParseError(name, message, int(where))
+    raise ParseError(name, first.strip() + (f" (and {more} more)" if more else ""))
 
 
 def parse_text_report(text: str, name: str) -> tuple[list[Takeaway], Report]:
@@ -101,6 +133,10 @@ def _parse_text(text: str, name: str) -> tuple[list[Takeaway], Report]:
     parsed = _PARSERS[file_format](text, name, report)
     takeaways = [t for t in parsed if t.text.strip()]
     report.skip("empty highlights", len(parsed) - len(takeaways))
-    if not takeaways and not report.unreadable:
+    # A file whose entries were all left out by design says so in its report, and a
+    # KOReader sidecar of a book read without highlighting is normal in a synced device
+    # folder: neither is an error. Any other file that yields nothing is one.
+    accounted = report.unreadable or report.skipped or report.merged
+    if not takeaways and not accounted and file_format != detect.KOREADER:
         raise ParseError(name, f"no takeaways found (read as {file_format})")
     return takeaways, report

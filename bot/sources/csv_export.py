@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import datetime
 
 from bot.sources.model import ParseError, Report, Takeaway
 from bot.sources.text import normalise, optional, unique
 
 HEADER_MARKERS = ("Highlight", "Book Title")
+_HEADING_TAG = re.compile(r"\.?h[1-6]", re.IGNORECASE)
+_POSITION_ONLY = frozenset({"order", "offset"})
 
 
 def is_readwise_header(first_line: str) -> bool:
@@ -44,12 +47,25 @@ def parse(text: str, name: str, report: Report) -> list[Takeaway]:
                 continue
             if len(row) != len(header):
                 message = f"expected {len(header)} columns, found {len(row)}"
-                raise ParseError(name, message, line=line)
+                report.cannot_read(name, message, line=line)
+                continue
+            if _is_heading(row, columns):
+                report.skip("headings")
+                continue
             takeaway = _takeaway(row, columns)
             if takeaway is not None:
                 takeaways.append(takeaway)
     except csv.Error as error:
         raise ParseError(name, f"broken CSV ({error})", line=reader.line_num or None) from error
+
+
+def _is_heading(row: list[str], columns: dict[str, int]) -> bool:
+    """Readwise tags a book's headings ``h1``...``h6`` (``.h1`` in older exports) so its
+    apps can show the outline; they name a section, they are not a takeaway."""
+    index = columns.get("Tags")
+    if index is None:
+        return False
+    return any(_HEADING_TAG.fullmatch(tag.strip()) for tag in row[index].split(","))
 
 
 def _takeaway(row: list[str], columns: dict[str, int]) -> Takeaway | None:
@@ -72,8 +88,13 @@ def _takeaway(row: list[str], columns: dict[str, int]) -> Takeaway | None:
 
 
 def _location(kind: str, value: str) -> str | None:
-    """``location``/``123`` -> ``Location 123``; ``time_offset`` -> ``Time Offset ...``."""
-    if not kind or not value:
+    """``location``/``123`` -> ``Location 123``; ``time_offset`` -> ``Time Offset ...``.
+
+    ``order`` and ``offset`` are Readwise's positions inside an article or document:
+    "Order 2" would mean nothing to a reader, so they are not shown. Identity does not
+    need them: the text tells two highlights of one document apart.
+    """
+    if not kind or not value or kind.strip().lower() in _POSITION_ONLY:
         return None
     return normalise(f"{kind.replace('_', ' ').title()} {value}")
 

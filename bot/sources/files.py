@@ -2,18 +2,25 @@
 
 Files named explicitly are taken as they are (the user meant them); folders are
 walked for export-like files only, in a stable order so imports are reproducible,
-skipping hidden entries (``.obsidian/``, ``.git/``, ``.DS_Store``...).
+skipping hidden entries (``.obsidian/``, ``.git/``, ``.DS_Store``...). A folder synced
+from a KOReader device is one too: its ``book.sdr/metadata.epub.lua`` sidecars are
+picked up, its plugins' and settings' other ``.lua`` files are not.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from bot.sources.model import ParseError
 
-SOURCE_SUFFIXES = frozenset({".md", ".markdown", ".txt", ".csv", ".jsonl", ".ndjson", ".json"})
+SOURCE_SUFFIXES = frozenset(
+    {".md", ".markdown", ".txt", ".csv", ".jsonl", ".ndjson", ".json", ".html", ".htm"}
+)
+# KOReader's sidecars (``book.sdr/metadata.epub.lua``); any other .lua is program code.
+_KOREADER_SIDECAR = re.compile(r"metadata\.[A-Za-z0-9]+\.lua", re.IGNORECASE)
 
 
 def iter_source_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -49,5 +56,10 @@ def _walk(folder: Path, seen: set[str]) -> Iterator[Path]:
             continue
         if entry.is_dir():
             yield from _walk(entry, seen)
-        elif entry.suffix.lower() in SOURCE_SUFFIXES and entry.is_file():
+        elif _is_source(entry.name) and entry.is_file():
             yield entry
+
+
+def _is_source(name: str) -> bool:
+    """An export-like file name: a known suffix, or a KOReader sidecar."""
+    return Path(name).suffix.lower() in SOURCE_SUFFIXES or bool(_KOREADER_SIDECAR.fullmatch(name))

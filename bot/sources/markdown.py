@@ -27,6 +27,8 @@ _HIGHLIGHTS = re.compile(
     r"highlights|(?:new highlights added|highlights first synced)\b.*", re.IGNORECASE
 )
 _METADATA = re.compile(r"metadata", re.IGNORECASE)
+# Readwise Reader also exports the saved document itself; it is not a highlight.
+_FULL_DOCUMENT = re.compile(r"full document", re.IGNORECASE)
 _ITEM = re.compile(r"[-*+][ \t]+(?P<text>.*)")
 _CHILD_FIELD = re.compile(
     r"[ \t]+[-*+][ \t]+\*{0,2}(?P<key>note|tags)\*{0,2}[ \t]*:[ \t]*(?:\*\*)?[ \t]*(?P<value>.*)",
@@ -40,6 +42,7 @@ class _Page:
     """What the line walk collects; turned into a Document at the end."""
 
     heading: str | None = None
+    full_document: bool = False
     metadata: dict[str, str] = field(default_factory=dict)
     blocks: list[Block] = field(default_factory=list)
 
@@ -50,7 +53,7 @@ def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     A file is usually one page (one document); a file of several ``# Title`` pages, as
     our own /export writes, is read page by page.
     """
-    return [t for lines in _pages(split_lines(text)) for t in _parse_page(lines, name)]
+    return [t for lines in _pages(split_lines(text)) for t in _parse_page(lines, name, report)]
 
 
 def _pages(lines: list[str]) -> list[list[str]]:
@@ -62,7 +65,7 @@ def _pages(lines: list[str]) -> list[list[str]]:
     return [lines[a:b] for a, b in zip([0, *cuts], [*cuts, len(lines)], strict=True)]
 
 
-def _parse_page(lines: list[str], name: str) -> list[Takeaway]:
+def _parse_page(lines: list[str], name: str, report: Report) -> list[Takeaway]:
     page = _read_page(lines)
     meta = page.metadata
     document = Document(
@@ -71,7 +74,9 @@ def _parse_page(lines: list[str], name: str) -> list[Takeaway]:
         source_url=first_url(meta.get("url", "")),
         category=clean_category(meta.get("category")),
     )
-    return build_takeaways(document, page.blocks)
+    if page.full_document and not page.blocks:
+        report.skip("documents saved without highlights")
+    return build_takeaways(document, page.blocks, report)
 
 
 def _read_page(lines: list[str]) -> _Page:
@@ -89,6 +94,8 @@ def _read_page(lines: list[str]) -> _Page:
             block = None
             if _METADATA.fullmatch(title):
                 section = "metadata"
+            elif _FULL_DOCUMENT.fullmatch(title):
+                section, page.full_document = None, True
             elif _HIGHLIGHTS.fullmatch(title):
                 section, section_level, when = "highlights", level, header_date(title)
             elif section == "highlights" and level > section_level:

@@ -15,16 +15,82 @@ from bot.sources.text import heading_text, normalise, split_lines
 _ITEM = re.compile(r"(?P<indent>[ \t]*)(?:[-*+•]|[0-9]{1,4}[.)])[ \t]+(?P<text>\S.*)")
 _RULE = re.compile(r"[ \t]*(?:[-*_=][ \t]*){3,}")
 _FRONT_MATTER_LIMIT = 100
+_QUOTE = re.compile(r"[ \t]{0,3}>[ \t]?(?P<text>.*)")
+# "— Bertrand Russell" under a quote names who said it.
+_ATTRIBUTION = re.compile(r"(?:—|―|–|--|~)[ \t]*(?P<who>\S.{0,120})")
 
 
 def parse(text: str, name: str, report: Report) -> list[Takeaway]:
-    """Takeaways of a plain list or of plain paragraphs."""
+    """Takeaways of a plain list, of Markdown blockquotes, or of plain paragraphs."""
     lines = _skip_front_matter(split_lines(text))
     title, lines = _take_title(lines)
+    if any(_QUOTE.match(line) for line in lines):
+        return _quotes(lines, title, report)
     widths = _item_widths(lines)
     chunks = _list_items(lines, widths) if widths else _paragraphs(lines)
     texts = [normalise("\n".join(chunk)) for chunk in chunks]
     return [Takeaway(text=text, title=title) for text in texts if text]
+
+
+def _quotes(lines: list[str], title: str | None, report: Report) -> list[Takeaway]:
+    """Markdown blockquotes: each ``>`` block is one quote, its bare ``>`` lines are
+    paragraph breaks inside it, and the markers are not part of the words.
+
+    A heading above a run of quotes (``#### Bertrand Russell``) names their author, as
+    does a ``— Name`` line right under one quote. Other text between the quotes is the
+    collector's commentary: left out, and reported so nothing goes silently.
+    """
+    quotes: list[tuple[list[str], str | None]] = []
+    heading: str | None = None
+    current: list[str] | None = None
+    after_quote = False
+    for line in lines:
+        quote = _QUOTE.fullmatch(line)
+        stripped = line.strip()
+        head = heading_text(stripped)
+        if quote is not None:
+            if current is None:
+                current = []
+                quotes.append((current, heading))
+            current.append(quote["text"])
+            after_quote = True
+        elif head is not None:
+            heading, current, after_quote = normalise(head) or None, None, False
+        elif not stripped:
+            current = None
+        elif after_quote and (attribution := _ATTRIBUTION.fullmatch(stripped)):
+            quotes[-1] = (quotes[-1][0], normalise(attribution["who"]))
+            current, after_quote = None, False
+        elif current is not None:
+            current.append(stripped)  # Markdown's lazy continuation of a quote
+        elif not _RULE.fullmatch(line):
+            report.skip("lines outside the quotes")
+            after_quote = False
+    takeaways = []
+    for text_lines, heading_author in quotes:
+        text, author = _split_attribution(normalise("\n".join(text_lines)))
+        author = author or heading_author
+        if text:
+            takeaways.append(Takeaway(text=text, title=title, author=author))
+        else:
+            report.skip("empty quotes")
+    return takeaways
+
+
+def _split_attribution(text: str) -> tuple[str, str | None]:
+    """A quote's own last line "— Great Gatsby, F. Scott Fitzgerald" names its source;
+    emphasis wrapped around the whole quote (``**"..."**``) is styling, not words."""
+    lines = text.split("\n")
+    author = None
+    if len(lines) > 1 and (attribution := _ATTRIBUTION.fullmatch(lines[-1].strip())):
+        author = normalise(attribution["who"])
+        text = normalise("\n".join(lines[:-1]))
+    for marker in ("**", "__", "*", "_"):
+        inner = text[len(marker) : -len(marker)]
+        if text.startswith(marker) and text.endswith(marker) and inner and marker not in inner:
+            text = inner.strip()
+            break
+    return text, author
 
 
 def _item_widths(lines: list[str]) -> list[int]:

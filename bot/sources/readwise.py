@@ -12,11 +12,12 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.text import (
     drop_image_lines,
     normalise,
     optional,
+    parse_tags,
     split_trailing_links,
     stem,
     unbracket,
@@ -54,6 +55,12 @@ _MONTHS = {
     )
     for name in names
 }
+# How far a thread's numbering may jump between two highlighted items (unhighlighted
+# tweets in between); anything further is a number inside a tweet, not the thread's.
+_MAX_THREAD_GAP = 10
+# Numbered paragraphs looked at per document: threads are far shorter; this bounds the
+# quadratic run search on a pathological file.
+_MAX_THREAD_ITEMS = 500
 _NUMBERED = re.compile(r"(?P<number>[0-9]{1,3})[.)][ \t]+(?P<text>\S.*)")
 # Lines of a thread that are scaffolding, not content: "↓ 2/10", "10/10", "🧵", images, bare links.
 _THREAD_JUNK = re.compile(
@@ -62,9 +69,14 @@ _THREAD_JUNK = re.compile(
     r"|!\[[^\[\]]*\]\([^()\s]*\)"
     r"|<?https?://\S+>?"
 )
+_COUNTER = re.compile(r"(?:[↓⬇👇🧵]\ufe0f?\s*)*\(?\d{1,3}\s*/\s*\d{1,3}\)?(?:\s*[↓⬇👇🧵]\ufe0f?)*")
 _TRAILING_THREAD_JUNK = re.compile(
     r"(?:\s+(?:https?://t\.co/\S+|[↓⬇👇🧵]\ufe0f?(?:\s*\d{1,3}/\d{1,3})?))+\Z"
 )
+
+
+# Inline tags a template writes after the trailing Readwise link: ``...)) #a #[[b c]]``.
+_TAGS_AFTER_LINK = re.compile(r"\)\)(?P<tags>(?:[ \t]+#(?:\[\[[^\[\]\n]+\]\]|[^\s#\[\]]+))+)\s*\Z")
 
 
 @dataclass(slots=True)
@@ -75,6 +87,8 @@ class Block:
     note_lines: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     highlighted_at: str | None = None
+    # A location the layout found outside the text (Logseq's "(Page 5)" child bullet).
+    location: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,24 +159,54 @@ def header_date(header: str) -> str | None:
         return None
 
 
-def build_takeaways(document: Document, blocks: list[Block]) -> list[Takeaway]:
-    """Blocks to takeaways: one per highlight, or one per numbered item of a thread."""
-    highlights = [h for h in (_prepare(block) for block in blocks) if h.text]
+def build_takeaways(document: Document, blocks: list[Block], report: Report) -> list[Takeaway]:
+    """Blocks to takeaways: one per highlight, or one per numbered item of a thread.
+
+    A block with no words left (an image, a bare link) is reported as skipped; the
+    unnumbered tweets of a thread are its scaffolding and reported as such.
+    """
+    prepared = [_prepare(block) for block in blocks]
+    highlights = [h for h in prepared if h.text]
+    report.skip("highlights without text", len(prepared) - len(highlights))
     if _is_tweets(document):
         items = _thread_items(highlights)
         if items is not None:
+            used = len({id(highlight) for highlight, _ in items})
+            report.skip("tweets of a thread around its numbered items", len(highlights) - used)
             return [_takeaway(document, highlight, text) for highlight, text in items]
+        # Tweets numbered "1/10" (not "1.") are each one takeaway, without the counter.
+        return [
+            _takeaway(document, highlight, _without_counters(highlight.text) or highlight.text)
+            for highlight in highlights
+        ]
     return [_takeaway(document, highlight, highlight.text) for highlight in highlights]
 
 
+def _without_counters(text: str) -> str:
+    """A tweet without its leading or trailing "1/10" / "↓ 2/10" counter line."""
+    lines = text.split("\n")
+    while lines and _COUNTER.fullmatch(lines[0].strip()):
+        lines.pop(0)
+    while lines and _COUNTER.fullmatch(lines[-1].strip()):
+        lines.pop()
+    return normalise("\n".join(lines))
+
+
 def _prepare(block: Block) -> _Highlight:
-    linked = split_trailing_links("\n".join(block.lines))
+    text = "\n".join(block.lines)
+    tags = list(block.tags)
+    trailing = _TAGS_AFTER_LINK.search(text)
+    if trailing is not None:
+        # Custom templates append "#Highlight #[[2023-08-08]]" after the links.
+        tags.extend(parse_tags(trailing["tags"]))
+        text = text[: trailing.start("tags")]
+    linked = split_trailing_links(text)
     return _Highlight(
         text=drop_image_lines(normalise(linked.text)),
         url=linked.url,
-        location=linked.location,
+        location=linked.location or block.location,
         note=optional("\n".join(block.note_lines)),
-        tags=unique(block.tags),
+        tags=unique(tags),
         highlighted_at=block.highlighted_at,
     )
 
@@ -193,33 +237,85 @@ def _is_tweets(document: Document) -> bool:
 def _thread_items(highlights: list[_Highlight]) -> list[tuple[_Highlight, str]] | None:
     """The numbered items of a thread, or None when the document is no numbered thread.
 
-    A thread is a run 1, 2, 3... over at least two highlights (tweets). Each item is
-    its numbered paragraph; intro, "↓ 2/10" markers, images, links, promotion and
-    replies are the unnumbered rest and fall away. A single tweet that holds a whole
-    list is left as one takeaway: it is one thought, not a thread.
+    A thread is a rising run of numbered items over at least two highlights (tweets).
+    The reader highlights only the tweets they liked, so the run may have gaps (1-4,
+    6-8, 10). Lists quoted inside a tweet number from 1 again (an intro announcing
+    "1. ... 2. ...", a tweet listing options), so the thread is the longest rising run
+    among all numbered paragraphs, not the first one met. Each item is its numbered
+    paragraph; intro, "↓ 2/10" markers, images, links, promotion and replies are the
+    unnumbered rest and fall away. A single tweet that holds a whole list is left as
+    one takeaway: it is one thought, not a thread.
     """
-    expected = 1
-    found: list[tuple[int, list[str]]] = []
+    candidates = _numbered_paragraphs(highlights)
+    chain = _longest_run(candidates)
+    if len(chain) < 2 or len({candidates[i].index for i in chain}) < 2:
+        return None
+    # A list quoted inside an item's tweet (after it) stays part of that item.
+    chosen = set(chain)
+    owner: int | None = None
+    for i, candidate in enumerate(candidates):
+        if i in chosen:
+            owner = i
+        elif owner is not None and candidates[owner].index == candidate.index:
+            lines = candidates[owner].lines
+            lines.extend([f"{candidate.number}. {candidate.lines[0]}", *candidate.lines[1:]])
+    items = []
+    for i in chain:
+        text = normalise(_TRAILING_THREAD_JUNK.sub("", "\n".join(candidates[i].lines)))
+        if text:
+            items.append((highlights[candidates[i].index], text))
+    return items
+
+
+@dataclass(slots=True)
+class _Numbered:
+    """A paragraph that starts "12. ..." in highlight ``index``, with its lines."""
+
+    index: int
+    number: int
+    lines: list[str]
+    # Whether the tweet opens with it: a thread numbers its tweets, quoted lists sit inside.
+    opens: bool
+
+
+def _numbered_paragraphs(highlights: list[_Highlight]) -> list[_Numbered]:
+    found: list[_Numbered] = []
     for index, highlight in enumerate(highlights):
         current: list[str] | None = None
-        for line in highlight.text.split("\n"):
+        for position, line in enumerate(highlight.text.split("\n")):
             match = _NUMBERED.fullmatch(line)
             if match is not None:
-                current = None
-                if int(match["number"]) == expected:
-                    current = [match["text"]]
-                    found.append((index, current))
-                    expected += 1
+                current = [match["text"]]
+                found.append(_Numbered(index, int(match["number"]), current, position == 0))
             elif current is not None:
                 if not line or _THREAD_JUNK.fullmatch(line):
                     current = None
                 else:
                     current.append(line)
-    if len(found) < 2 or len({index for index, _ in found}) < 2:
-        return None
-    items = []
-    for index, lines in found:
-        text = normalise(_TRAILING_THREAD_JUNK.sub("", "\n".join(lines)))
-        if text:
-            items.append((highlights[index], text))
-    return items
+    return found[:_MAX_THREAD_ITEMS]
+
+
+def _longest_run(candidates: list[_Numbered]) -> list[int]:
+    """Indexes of the longest run whose numbers rise by 1 to ``_MAX_THREAD_GAP`` at a time
+    and that starts low; of equally long runs, the one with more items opening their
+    tweet, then the one spread over more tweets."""
+    # Per candidate: the best run ending there as (length, opening items, tweets), previous.
+    best: list[tuple[tuple[int, int, int], int]] = []
+    for i, item in enumerate(candidates):
+        entry = ((1, int(item.opens), 1), -1) if item.number <= _MAX_THREAD_GAP else ((0, 0, 0), -1)
+        for j in range(i):
+            before = candidates[j]
+            (length, opening, tweets), _ = best[j]
+            if length and before.number < item.number <= before.number + _MAX_THREAD_GAP:
+                score = (length + 1, opening + item.opens, tweets + (before.index != item.index))
+                if score > entry[0]:
+                    entry = (score, j)
+        best.append(entry)
+    if not best or max(score for score, _ in best)[0] == 0:
+        return []
+    end = max(range(len(best)), key=lambda i: best[i][0])
+    chain = []
+    while end >= 0:
+        chain.append(end)
+        end = best[end][1]
+    return chain[::-1]

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.sources import ParseError, detect_format, parse_path, parse_text
+from bot.sources import (
+    ParseError,
+    detect_format,
+    parse_bytes_report,
+    parse_path,
+    parse_text,
+    parse_text_report,
+)
 
 HEADER = (
     "Highlight,Book Title,Book Author,Amazon Book ID,Note,Color,Tags,Location Type,Location,"
@@ -40,12 +47,29 @@ def test_columns_map_to_fields(fixtures: Path) -> None:
     assert third.highlighted_at is None  # "not a date" is unknown, not an error
 
 
-def test_row_with_wrong_column_count_names_its_line(fixtures: Path) -> None:
-    with pytest.raises(ParseError) as caught:
-        parse_path(fixtures / "readwise-bad-row.csv")
+def test_row_with_wrong_column_count_is_reported_with_its_line(fixtures: Path) -> None:
+    path = fixtures / "readwise-bad-row.csv"
+    takeaways, report = parse_bytes_report(path.read_bytes(), str(path))
 
-    assert caught.value.line == 4
-    assert str(caught.value).endswith("readwise-bad-row.csv:4: expected 11 columns, found 2")
+    assert [t.text for t in takeaways] == ["A highlight that spans\ntwo lines."]
+    assert len(report.unreadable) == 1
+    assert report.unreadable[0].endswith("readwise-bad-row.csv:4: expected 11 columns, found 2")
+
+
+def test_heading_rows_are_left_out_and_reported() -> None:
+    text = (
+        HEADER
+        + "\nChapter One,Book,Author,,,,h1,order,1,,"
+        + "\nPart A,Book,Author,,,,.h2,order,2,,"
+        + '\nThe idea.,Book,Author,,,,"focus, h2x",order,3,,'
+        + "\nLater idea.,Book,Author,,,,,offset,120,,"
+    )
+    takeaways, report = parse_text_report(text, "export.csv")
+
+    assert [t.text for t in takeaways] == ["The idea.", "Later idea."]
+    assert report.skipped == {"headings": 2}
+    assert [t.location for t in takeaways] == [None, None]  # positions, not places to show
+    assert takeaways[0].tags == ("focus", "h2x")
 
 
 def test_detected_by_header_whatever_the_name() -> None:
@@ -69,3 +93,12 @@ def test_other_csv_is_refused_with_one_line() -> None:
 def test_header_only_has_no_takeaways() -> None:
     with pytest.raises(ParseError, match="no takeaways found"):
         parse_text(HEADER + "\n", "empty.csv")
+
+
+def test_list_only_parse_names_the_unreadable_row(fixtures: Path) -> None:
+    # parse_path has no report to carry the row, so it fails rather than drop it.
+    with pytest.raises(ParseError) as caught:
+        parse_path(fixtures / "readwise-bad-row.csv")
+
+    assert caught.value.line == 4
+    assert str(caught.value).endswith("readwise-bad-row.csv:4: expected 11 columns, found 2")

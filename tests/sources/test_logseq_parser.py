@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.sources import parse_path, parse_text
+from bot.sources import parse_bytes_report, parse_path, parse_text
 
 KINDLE_LINK = "https://readwise.io/to_kindle?action=open&asin=B00X47ZVXM&location="
 
@@ -141,3 +141,48 @@ def test_highlight_containing_a_list_keeps_it_in_a_tab_indented_page() -> None:
 
     assert takeaway.text == "Three things:\n- one\n- two"
     assert takeaway.tags == ("lists",)
+
+
+def test_thread_with_gaps_in_its_numbering_keeps_every_highlighted_item(fixtures: Path) -> None:
+    takeaways = parse_path(fixtures / "logseq-thread-gaps.md")
+
+    assert [t.text for t in takeaways] == [
+        "Make it work.",
+        "Make it right.",
+        "Make it fast, if you must.",
+        "Delete code often.",
+        "Name things for the reader.",
+        "Small functions, small files.",
+        "Log what you would need at 3 a.m.",
+        "Ship, then listen.",
+    ]
+
+
+def test_bare_bullets_page_links_and_entities(fixtures: Path) -> None:
+    path = fixtures / "logseq-flashcards.md"
+    takeaways, report = parse_bytes_report(path.read_bytes(), str(path))
+
+    assert [(t.text, t.tags) for t in takeaways] == [
+        ('How do you count one word in a file? #flashcard\ngrep -c "word" file', ("bash",)),
+        ("Use grep and wc together: grep -o -w 'foo' bar.txt | wc -w & done.", ()),
+    ]
+    assert takeaways[1].url == "https://read.readwise.io/read/01grep"
+    assert [t.location for t in takeaways] == ["Page 5", None]  # from the "(Page 5)" bullet
+    assert report.skipped == {"cover images": 1, "page tag lines": 1, "empty bullets": 2}
+
+
+def test_tweets_counted_1_of_10_are_one_takeaway_each_without_the_counter() -> None:
+    page = (
+        "title:: Learn State Machines\ncategory:: #tweets\n\n"
+        "- Highlights first synced by [[Readwise]] [[Nov 18th, 2022]]\n"
+        "\t- Learn state machines in 2 tweets 👇 ([View Tweet](https://twitter.com/c/status/1))\n"
+        "\t- 1/2\n\t  \n\t  States are statuses. ([View Tweet](https://twitter.com/c/status/2))\n"
+        "\t- 2/2 \n\t  \n\t  Guards allow or deny a transition. "
+        "([View Tweet](https://twitter.com/c/status/3))\n"
+    )
+
+    assert [t.text for t in parse_text(page, "sm.md")] == [
+        "Learn state machines in 2 tweets 👇",
+        "States are statuses.",
+        "Guards allow or deny a transition.",
+    ]

@@ -7,10 +7,28 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.sources import ParseError, Takeaway, parse_bytes, parse_text
+from bot.sources import (
+    ParseError,
+    Report,
+    Takeaway,
+    detect_format,
+    parse_bytes_report,
+    parse_text_report,
+)
+from bot.sources.text import decode
 
 NAMES = st.sampled_from(
-    ["notes.txt", "page.md", "export.csv", "export.jsonl", "x.json", "My Clippings.txt", "up"]
+    [
+        "notes.txt",
+        "page.md",
+        "export.csv",
+        "export.jsonl",
+        "x.json",
+        "My Clippings.txt",
+        "up",
+        "notebook.html",
+        "b.sdr/metadata.epub.lua",
+    ]
 )
 # Pieces of every format, so generated text reaches deep into each parser.
 FRAGMENTS = st.sampled_from(
@@ -58,27 +76,55 @@ FRAGMENTS = st.sampled_from(
         "\x00",
         "word",
         "Ünïcödé",
+        "> ",
+        ">\n",
+        "#### Name\n",
+        "<div class='noteHeading'>Highlight (<span class='highlight_yellow'>x</span>) - Page 3",
+        "</div><div class='noteText'>",
+        "</h3>",
+        "Note - Location 12",
+        "&amp;",
+        "return {",
+        '["annotations"] = {',
+        '["highlight"] = {',
+        '["bookmarks"] = {',
+        '[1] = {["text"] = "t", ["datetime"] = "2023-01-01 10:00:00"},',
+        "[[long]]",
+        "\\",
+        "}",
+        '{"title": "T", "entries": [',
+        '{"text": "x", "page": 3, "time": 1700000000}',
+        "##### Author\n",
+        "### Page 12 @ 03 December 2023 10:11:12 PM\n",
     ]
 )
 STRUCTURED = st.lists(st.one_of(FRAGMENTS, st.text(max_size=8)), max_size=40).map("".join)
 
 
-def _check(result: list[Takeaway]) -> None:
-    assert result
+def _check(result: list[Takeaway], report: Report, empty_ok: bool = False) -> None:
+    # Nothing parsed is fine only when the report says why (or for a KOReader sidecar).
+    assert result or report.unreadable or report.skipped or report.merged or empty_ok
     for takeaway in result:
         assert isinstance(takeaway, Takeaway)
         assert takeaway.text.strip()
+
+
+def _is_sidecar(text: str, name: str) -> bool:
+    try:
+        return detect_format(text.removeprefix("\ufeff"), name) == "koreader"
+    except ParseError:
+        return False
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.one_of(st.text(), STRUCTURED), name=NAMES)
 def test_parse_text_raises_only_parse_error(text: str, name: str) -> None:
     try:
-        result = parse_text(text, name)
+        result, report = parse_text_report(text, name)
     except ParseError as error:
         assert "\n" not in str(error)
     else:
-        _check(result)
+        _check(result, report, _is_sidecar(text, name))
 
 
 @settings(max_examples=300, deadline=None)
@@ -92,11 +138,11 @@ def test_parse_text_raises_only_parse_error(text: str, name: str) -> None:
 )
 def test_parse_bytes_raises_only_parse_error(data: bytes, name: str) -> None:
     try:
-        result = parse_bytes(data, name)
+        result, report = parse_bytes_report(data, name)
     except ParseError as error:
         assert "\n" not in str(error)
     else:
-        _check(result)
+        _check(result, report, _is_sidecar(decode(data, name), name))
 
 
 def test_long_whitespace_runs_stay_fast() -> None:
@@ -122,5 +168,5 @@ def test_long_whitespace_runs_stay_fast() -> None:
     }
     for name, text in texts.items():
         started = time.perf_counter()
-        assert parse_text(text, name)
+        assert parse_text_report(text, name)[0]
         assert time.perf_counter() - started < 1.0, name

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sources import ParseError, detect_format, parse_path, parse_text
+from bot.sources import ParseError, detect_format, parse_bytes_report, parse_path, parse_text
 
 
 def test_list_items_are_takeaways_and_intro_text_is_not(fixtures: Path) -> None:
@@ -61,3 +61,27 @@ def test_plain_is_only_for_text_like_names() -> None:
 def test_only_a_heading_yields_nothing() -> None:
     with pytest.raises(ParseError, match=r"^h\.md: no takeaways found"):
         parse_text("# Only a title\n", "h.md")
+
+
+def test_blockquotes_are_quotes_and_the_heading_above_names_their_author(fixtures: Path) -> None:
+    path = fixtures / "plain-quotes.md"
+    takeaways, report = parse_bytes_report(path.read_bytes(), str(path))
+
+    assert [(t.text, t.author) for t in takeaways] == [
+        (
+            "The whole problem with the world is that fools and fanatics are always so "
+            "certain\nof themselves, and wiser people so full of doubts.",
+            "Bertrand Russell",
+        ),
+        (
+            "One of the symptoms of an approaching nervous breakdown\n\n"
+            "is the belief that one's work is terribly important.",
+            "Bertrand Russell",
+        ),
+        ("Luck is what happens when preparation meets opportunity.", "Seneca"),
+        ("We suffer more often in imagination than in reality.", "Lucius Annaeus Seneca"),
+        # The quote's own "— source" line names it; bold around the whole quote is styling.
+        ('"So we beat on, boats against the current."', "The Great Gatsby, F. Scott Fitzgerald"),
+    ]
+    assert {t.title for t in takeaways} == {"Favourite quotes"}
+    assert report.skipped == {"lines outside the quotes": 1}

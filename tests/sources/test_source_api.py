@@ -13,6 +13,7 @@ from bot.sources import (
     detect_format,
     iter_source_files,
     parse_bytes,
+    parse_bytes_report,
     parse_path,
     parse_text,
 )
@@ -32,13 +33,24 @@ EXPECTED_FORMATS = {
     "plain-paragraphs.txt": "plain",
     "readwise-bad-row.csv": "readwise-csv",
     "readwise.csv": "readwise-csv",
+    "kindle-notebook-desktop.html": "kindle-notebook",
+    "kindle-notebook-phone.html": "kindle-notebook",
+    "kindle-notebook-zh.html": "kindle-notebook",
+    "koreader-export.json": "koreader-json",
+    "koreader-export.md": "koreader-markdown",
+    "logseq-flashcards.md": "readwise-logseq",
+    "logseq-thread-gaps.md": "readwise-logseq",
+    "markdown-thread-gaps.md": "readwise-markdown",
+    "plain-quotes.md": "plain",
+    "metadata.epub.lua": "koreader",
 }
 
 
 def test_every_fixture_is_detected_as_its_format(fixtures: Path) -> None:
     found = {
         path.name: detect_format(path.read_bytes().decode("utf-8-sig"), path.name)
-        for path in fixtures.iterdir()
+        for path in fixtures.rglob("*")
+        if path.is_file() and path.parent.name != "plugins"
     }
 
     assert found == EXPECTED_FORMATS
@@ -96,10 +108,12 @@ def test_parse_path_on_a_folder_is_a_parse_error(tmp_path: Path) -> None:
 
 
 def test_messages_are_one_line(fixtures: Path) -> None:
-    for path in (fixtures / "bad-line.jsonl", fixtures / "readwise-bad-row.csv"):
-        with pytest.raises(ParseError) as caught:
-            parse_path(path)
-        assert "\n" not in str(caught.value)
+    with pytest.raises(ParseError) as caught:
+        parse_path(fixtures / "bad-line.jsonl")
+    assert "\n" not in str(caught.value)
+    path = fixtures / "readwise-bad-row.csv"
+    _, report = parse_bytes_report(path.read_bytes(), str(path))
+    assert report.unreadable and all("\n" not in line for line in report.unreadable)
 
 
 def test_unexpected_failures_still_surface_as_parse_error(
