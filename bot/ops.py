@@ -104,6 +104,8 @@ def telegram_reason(status: dict[str, Any] | None, now: datetime, max_age: float
         if last_ok
         else "no successful call since the bot started"
     )
+    if last_ok is None and status.get("down_since") is None:
+        return "the bot is running and waiting for Telegram's first answer"
     down_since = _when(status.get("down_since"))
     if down_since is not None:
         error_at = _when(status.get("last_error_at")) or down_since
@@ -115,7 +117,7 @@ def telegram_reason(status: dict[str, Any] | None, now: datetime, max_age: float
         )
     return (
         f"the bot is running but Telegram has not answered ({ok_text}, no error either): "
-        "a request is hanging, or the bot is stuck"
+        "a request to Telegram hangs, or the bot is stuck"
     )
 
 
@@ -215,7 +217,7 @@ def check_restorable(source: Path, label: str | None = None) -> int:
     except sqlite3.Error as error:
         raise RestoreError(f"{name}: cannot read it as a database ({error})") from None
     known = len(MIGRATIONS)
-    if version == 0 or not {"takeaways", "meta", "chats"} <= tables:
+    if version == 0 or not {"takeaways", "sources"} <= tables:
         raise RestoreError(f"{name}: not a takeaways database; nothing was changed")
     if version > known:
         raise RestoreError(
@@ -285,13 +287,20 @@ def restore(
             # this fail with "database is locked" instead of restoring under it.
             target.execute("PRAGMA journal_mode = DELETE")
             src.backup(target)
-            target.execute("DELETE FROM meta WHERE key IN (?, ?)", (HEARTBEAT_KEY, TELEGRAM_KEY))
-            target.commit()
+            # (The first schema versions had no chats and no meta table.)
+            tables = {str(r[0]) for r in target.execute("SELECT name FROM sqlite_master")}
+            if "meta" in tables:
+                target.execute(
+                    "DELETE FROM meta WHERE key IN (?, ?)", (HEARTBEAT_KEY, TELEGRAM_KEY)
+                )
+                target.commit()
             # fetchall: a statement left unfinished would keep the file locked.
             verdict = target.execute("PRAGMA quick_check").fetchall()[0][0]
+            subscribers = (
+                "(SELECT COUNT(*) FROM chats WHERE subscribed = 1)" if "chats" in tables else "0"
+            )
             counts = target.execute(
-                "SELECT (SELECT COUNT(*) FROM takeaways),"
-                " (SELECT COUNT(*) FROM chats WHERE subscribed = 1)"
+                f"SELECT (SELECT COUNT(*) FROM takeaways), {subscribers}"  # noqa: S608 - constants
             ).fetchall()[0]
             target.execute("PRAGMA journal_mode = WAL")
     except sqlite3.OperationalError as error:

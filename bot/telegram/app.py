@@ -276,7 +276,12 @@ async def log_start(settings: Settings, store: Store) -> None:
 
 async def log_collection(store: Store) -> None:
     stats = await store.stats()
-    log.info("collection: %d takeaways from %d sources", stats.takeaways, stats.sources)
+    log.info(
+        "collection: %d takeaways from %d source%s",
+        stats.takeaways,
+        stats.sources,
+        "" if stats.sources == 1 else "s",
+    )
 
 
 async def log_next_delivery(store: Store, clock: Clock) -> None:
