@@ -96,7 +96,9 @@ def telegram_reason(status: dict[str, Any] | None, now: datetime, max_age: float
         return f"the bot is not running: it stopped cleanly{ago}"
     if status.get("state") == "starting":
         return f"the bot is starting (it began{ago}) and has not reached Telegram yet"
-    if written is None or (now - written).total_seconds() > max_age:
+    # The record is rewritten every 10 s: younger than this, the bot's loop is turning.
+    fresh = max(max_age, RUNNING_WINDOW.total_seconds())
+    if written is None or (now - written).total_seconds() > fresh:
         return None
     last_ok = _when(status.get("last_ok"))
     ok_text = (
