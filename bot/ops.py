@@ -298,12 +298,12 @@ def restore(
                 target.commit()
             # fetchall: a statement left unfinished would keep the file locked.
             verdict = target.execute("PRAGMA quick_check").fetchall()[0][0]
+            takeaways = target.execute("SELECT COUNT(*) FROM takeaways").fetchall()[0][0]
             subscribers = (
-                "(SELECT COUNT(*) FROM chats WHERE subscribed = 1)" if "chats" in tables else "0"
+                target.execute("SELECT COUNT(*) FROM chats WHERE subscribed = 1").fetchall()[0][0]
+                if "chats" in tables
+                else 0
             )
-            counts = target.execute(
-                f"SELECT (SELECT COUNT(*) FROM takeaways), {subscribers}"  # noqa: S608 - constants
-            ).fetchall()[0]
             target.execute("PRAGMA journal_mode = WAL")
     except sqlite3.OperationalError as error:
         if "locked" in str(error) or "busy" in str(error):
@@ -313,4 +313,4 @@ def restore(
         raise
     if verdict != "ok":
         raise RestoreError(f"the restored {database} failed its check ({verdict})")
-    return Restored(int(counts[0]), int(counts[1]), version, kept)
+    return Restored(int(takeaways), int(subscribers), version, kept)

@@ -461,7 +461,7 @@ if [[ $has_standin == yes ]]; then
         takeaways-bot import /data/exports 2>&1) || true
     new=$(bah from --pull-never "$IMAGE")
     containers+=("$new")
-    bah run --isolation=chroot "$new" -- sh -c \
+    bah run --isolation=chroot --user 0:0 "$new" -- sh -c \
         "sed -i 's/^__version__ = .*/__version__ = \"$upgraded_version\"/' /opt/venv/lib/python3*/site-packages/bot/__init__.py" >/dev/null
     bah commit --quiet --format docker "$new" "$upgrade_image" >/dev/null
     upgraded=$(bah from --pull-never "$upgrade_image")

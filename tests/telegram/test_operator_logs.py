@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import signal
 from datetime import timedelta
@@ -18,7 +19,10 @@ import pytest
 
 from bot import __version__
 from bot.ops import check_health, describe_duration
+from bot.settings import Settings
+from bot.store import Store
 from bot.store.migrations import MIGRATIONS
+from bot.telegram.app import load_collection, unreadable_hint
 from bot.telegram.heartbeat import heartbeat_job
 from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
@@ -135,3 +139,33 @@ async def test_start_up_and_outage_lines_of_a_real_run(tmp_path: Path) -> None:
     assert len(re.findall(r"Telegram reachable again after \d+ s", log)) == 1
     assert "Traceback" not in log and "failed" not in log
     assert messages[-1] == "stopped"
+
+
+async def test_a_fresh_install_is_quiet_and_a_wrong_path_is_not(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.telegram.app")
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / ".gitignore").write_text("*\n")  # not an export
+    for folder, db in [("exports", "fresh.db"), ("typo", "typo.db")]:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            database_path=tmp_path / db,
+            takeaways_path=tmp_path / folder,
+        )
+        async with await Store.open(settings.database_path) as store:
+            await load_collection(settings, store)
+            assert (await store.stats()).takeaways == 16  # the bundled sample either way
+    fresh, typo = caplog.records[:2], caplog.records[2:]
+    assert [r.levelname for r in fresh] == ["INFO", "INFO"]
+    assert fresh[0].getMessage() == f"TAKEAWAYS_PATH={tmp_path / 'exports'} has no export files yet"
+    assert "failed" not in " ".join(r.getMessage() for r in fresh)
+    warnings = [r.getMessage() for r in typo if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"not imported: {tmp_path / 'typo'}")
+
+
+def test_an_unreadable_export_gets_the_ownership_hint() -> None:
+    hint = unreadable_hint("exports/a.md: cannot read file (Permission denied)")
+    assert f"the bot runs as uid {os.getuid()} and cannot read it" in hint
+    assert "chmod -R a+rX" in hint
+    assert unreadable_hint("exports/a.md: line 3: not a Kindle clipping") == ""
