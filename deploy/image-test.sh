@@ -447,7 +447,9 @@ fi
 
 # --- upgrade: a changed image on the same data -------------------------------------------
 # What `compose up -d --build --force-recreate` does to the data: a new container from a
-# new image, on the same /data. The new image here is this one with its version changed.
+# new image, on the same volume. The new image here is this one with its version changed;
+# the volume is a host folder (mounted beside /data: buildah puts a fresh volume on the
+# image's VOLUME whatever -v says).
 if [[ $has_standin == yes ]]; then
     upgraded_version="$version+upgrade-test"
     upgrade_image="${IMAGE%:*}:upgrade-test"
@@ -457,8 +459,8 @@ if [[ $has_standin == yes ]]; then
     chown -R "$APP_USER" "$datadir"
     old=$(bah from --pull-never "$IMAGE")
     containers+=("$old")
-    raw=$(bah run --isolation=chroot --user "$APP_USER" -v "$datadir:/data" "$old" -- \
-        takeaways-bot import /data/exports 2>&1) || true
+    raw=$(bah run --isolation=chroot --user "$APP_USER" -v "$datadir:/srv/data" "$old" -- \
+        env DATABASE_PATH=/srv/data/takeaways.db takeaways-bot import /srv/data/exports 2>&1) || true
     new=$(bah from --pull-never "$IMAGE")
     containers+=("$new")
     bah run --isolation=chroot --user 0:0 "$new" -- sh -c \
@@ -467,12 +469,13 @@ if [[ $has_standin == yes ]]; then
     upgraded=$(bah from --pull-never "$upgrade_image")
     containers+=("$upgraded")
     rc=0
-    raw=$(bah run --isolation=chroot --network=host --user "$APP_USER" -v "$datadir:/data" "$upgraded" -- \
+    raw=$(bah run --isolation=chroot --network=host --user "$APP_USER" -v "$datadir:/srv/data" "$upgraded" -- \
         env "PORT=$STANDIN_PORT" "HEALTH_TIMEOUT=$HEALTH_TIMEOUT" "BOT_TOKEN=$STANDIN_TOKEN" \
-        TAKEAWAYS_PATH=/data/exports OUTAGE=0 sh -c "$run_script" 2>&1) || rc=$?
+        DATABASE_PATH=/srv/data/takeaways.db TAKEAWAYS_PATH=/srv/data/exports OUTAGE=0 \
+        sh -c "$run_script" 2>&1) || rc=$?
     out=$(grep -v -E '^(subprocess exited with status [0-9]+|Error: exit status [0-9]+)$' <<<"$raw" || true)
     msgs=$(messages)
-    if grep -qF "takeaways-bot $upgraded_version starting: database /data/takeaways.db (schema " <<<"$msgs" &&
+    if grep -qF "takeaways-bot $upgraded_version starting: database /srv/data/takeaways.db (schema " <<<"$msgs" &&
         grep -qF "16 unchanged" <<<"$msgs" &&
         grep -qF "collection: 16 takeaways from 1 source" <<<"$msgs" &&
         [[ $(result healthy) == yes ]]; then
