@@ -484,6 +484,8 @@ if [[ $has_standin == yes ]]; then
         fail "upgrade to a changed image: new version in the log, the 16 takeaways kept, healthy"
         show 25
     fi
+    # The containers first: an image that still has one cannot be removed.
+    bah rm "$old" "$new" "$upgraded" >/dev/null 2>&1 || true
     pod rmi "$upgrade_image" >/dev/null 2>&1 || true
 fi
 rm -rf "$hostdir"
