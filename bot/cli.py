@@ -10,8 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import shutil
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -22,11 +25,19 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.clock import system_clock
 from bot.importer import import_paths
-from bot.ops import DEFAULT_MAX_AGE, backup, check_health
+from bot.ops import DEFAULT_MAX_AGE, Restored, RestoreError, backup, check_health, restore
 from bot.settings import Settings
 from bot.sources import iter_source_files, parse_path
 from bot.sources.model import ParseError
-from bot.store import MARK_END, MARK_START, SchemaTooNewError, Stats, Store, StoredTakeaway
+from bot.store import (
+    MARK_END,
+    MARK_START,
+    MIGRATIONS,
+    SchemaTooNewError,
+    Stats,
+    Store,
+    StoredTakeaway,
+)
 
 
 class UsageError(Exception):
@@ -88,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="takeaways-bot",
         description="A Telegram bot that sends one reading takeaway a day from your highlights.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__} (database schema {len(MIGRATIONS)})",
+    )
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument(
         "--database", metavar="FILE", help="SQLite file to use (default: $DATABASE_PATH)"
@@ -149,8 +164,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_health)
 
     p = sub.add_parser("backup", parents=[db], help="copy the live database consistently to FILE")
-    p.add_argument("file", type=Path, metavar="FILE", help="where to write the copy")
+    p.add_argument("file", type=Path, metavar="FILE", help="where to write the copy (-: to stdout)")
     p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser(
+        "restore",
+        parents=[db],
+        help="replace the database with a backup, after checking it (stop the bot first)",
+    )
+    p.add_argument("file", metavar="FILE", help="the backup to restore (-: read it from stdin)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="restore even though the bot's heartbeat says it is running",
+    )
+    p.set_defaults(handler=cmd_restore)
 
     return parser
 
@@ -344,14 +372,87 @@ def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    to_stdout = str(args.file) == "-"
+    if to_stdout and sys.stdout.isatty():
+        raise UsageError("backup -: writes the database to stdout; redirect it: > FILE")
     try:
-        takeaways, subscribers = backup(settings.database_path, args.file)
+        if to_stdout:
+            takeaways, subscribers = backup_to_stdout(settings.database_path)
+        else:
+            takeaways, subscribers = backup(settings.database_path, args.file)
     except (OSError, sqlite3.Error) as error:
         print(f"takeaways-bot: backup failed: {error}", file=sys.stderr)
         return 1
     print(
-        f"Backed up {settings.database_path} to {args.file} "
-        f"({takeaways} takeaways, {subscribers} subscribers)"
+        f"Backed up {settings.database_path} to {'stdout' if to_stdout else args.file} "
+        f"({takeaways} takeaways, {subscribers} subscribers)",
+        file=sys.stderr if to_stdout else sys.stdout,
+    )
+    return 0
+
+
+def backup_to_stdout(database: Path) -> tuple[int, int]:
+    """A checked backup written to stdout, so it can leave a container through
+    ``exec -T`` (no ``cp`` needed, which podman-compose lacks). The copy is made next
+    to the database first: /tmp in the container is a small in-memory tmpfs."""
+    handle, name = tempfile.mkstemp(prefix=".backup-", suffix=".db", dir=database.parent)
+    os.close(handle)
+    copy = Path(name)
+    try:
+        counts = backup(database, copy)
+        with copy.open("rb") as file:
+            shutil.copyfileobj(file, sys.stdout.buffer)
+        sys.stdout.buffer.flush()
+    finally:
+        copy.unlink(missing_ok=True)
+    return counts
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    database = settings.database_path
+    if args.file != "-":
+        return report_restore(
+            restore_file(Path(args.file), database, args.force), args.file, database
+        )
+    if sys.stdin.isatty():
+        raise UsageError("restore -: reads the backup from stdin; redirect it: < FILE")
+    # Streamed in (e.g. through `compose run -T`): kept next to the database while it
+    # is checked and copied, then removed.
+    database.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=".restore-", suffix=".db", dir=database.parent)
+    received = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            shutil.copyfileobj(sys.stdin.buffer, file)
+        result = restore_file(received, database, args.force, label="stdin")
+        return report_restore(result, "stdin", database)
+    finally:
+        received.unlink(missing_ok=True)
+
+
+def restore_file(
+    source: Path, database: Path, force: bool, label: str | None = None
+) -> Restored | str:
+    try:
+        return restore(source, database, system_clock(), force=force, label=label)
+    except RestoreError as error:
+        return str(error)
+
+
+def report_restore(result: Restored | str, name: str, database: Path) -> int:
+    if isinstance(result, str):
+        print(f"takeaways-bot: restore refused: {result}", file=sys.stderr)
+        return 1
+    known = len(MIGRATIONS)
+    schema = (
+        f"schema {result.schema}"
+        if result.schema == known
+        else f"schema {result.schema}, upgraded to {known} when the bot starts"
+    )
+    kept = f"; the database it replaced is kept as {result.kept}" if result.kept else ""
+    print(
+        f"Restored {name} into {database} ({result.takeaways} takeaways, "
+        f"{result.subscribers} subscribers, {schema}){kept}. Start the bot now."
     )
     return 0
 

@@ -235,23 +235,76 @@ else
     show
 fi
 
-# Backup, then restore the way the README says: stop the bot, put the file back.
-capture takeaways-bot backup --help
-if [[ $rc -ne 0 ]]; then
-    pend "takeaways-bot backup: no such command in this build yet"
-else
-    capture sh -c 'takeaways-bot backup /data/backup.db &&
-        rm -f "$DATABASE_PATH" "$DATABASE_PATH-wal" "$DATABASE_PATH-shm" &&
-        cp /data/backup.db "$DATABASE_PATH" && takeaways-bot stats && rm /data/backup.db'
-    if [[ $rc -eq 0 ]] && grep -qx 'takeaways: 16' <<<"$out"; then
-        pass "backup and restore keep the 16 takeaways: $(head -n 1 <<<"$out")"
+# --- backup and restore, the README's way -------------------------------------------------
+# The README streams both through the container: `compose exec -T bot takeaways-bot backup -
+# > "$backup"` and `compose run --rm --no-deps -T bot restore - < "$backup"`. This runs the
+# same container side through buildah, with the file on this host readable by its owner
+# only. If the README's lines change, this check fails until the test follows them.
+for line in 'compose exec -T bot takeaways-bot backup - > "$backup"' \
+    'compose run --rm --no-deps -T bot restore - < "$backup"' \
+    'compose up -d --build --force-recreate' \
+    '- ${EXPORTS_DIR:-../exports}:/exports:ro,z'; do
+    if grep -qF -- "$line" README.md deploy/docker-compose.yml; then
+        pass "documented: $line"
     else
-        fail "backup and restore keep the 16 takeaways"
-        show 10
+        fail "README.md/deploy/docker-compose.yml no longer say: $line (update this test with them)"
     fi
+done
+
+hostdir=$(mktemp -d)
+backup="$hostdir/takeaways-$(date +%F).db"
+if run_in takeaways-bot backup - >"$backup" 2>"$hostdir/backup.err" &&
+    [[ $(head -c 15 "$backup") == "SQLite format 3" ]]; then
+    chmod 600 "$backup"
+    pass "backup - writes the database to stdout: $(grep -v '^subprocess exited' "$hostdir/backup.err" | head -n 1)"
+else
+    fail "backup - writes the database to stdout"
+    sed 's/^/      /' "$hostdir/backup.err" | tail -n 5
 fi
 
-# --- health -----------------------------------------------------------------------------
+# Something changes after the backup, so that the restore visibly takes it back.
+capture sh -c 'printf -- "- written after the backup\n" >/tmp/extra.md && takeaways-bot import /tmp/extra.md && takeaways-bot stats'
+if [[ $rc -eq 0 ]] && grep -qx 'takeaways: 17' <<<"$out"; then
+    pass "a takeaway added after the backup (17 now)"
+else
+    fail "a takeaway added after the backup"
+    show
+fi
+
+capture takeaways-bot restore takeaways-2026-01-31.db
+if [[ $rc -eq 1 && $(wc -l <<<"$out") -eq 1 ]] && grep -q 'no such file' <<<"$out"; then
+    pass "restore of a missing file refuses in one line: $out"
+else
+    fail "restore of a missing file refuses in one line"
+    show
+fi
+
+rc=0
+raw=$(run_in takeaways-bot restore - <"$backup" 2>&1) || rc=$?
+out=$(grep -v -E '^(subprocess exited with status [0-9]+|Error: exit status [0-9]+)$' <<<"$raw" || true)
+if [[ $rc -eq 0 ]] && grep -q '^Restored stdin into /data/takeaways.db (16 takeaways' <<<"$out"; then
+    pass "restore - < FILE (mode $(stat -c %a "$backup"), owner root) as uid $uid: $out"
+else
+    fail "restore - < FILE puts the backup back"
+    show
+fi
+capture takeaways-bot stats
+if [[ $rc -eq 0 ]] && grep -qx 'takeaways: 16' <<<"$out"; then
+    pass "after the restore: $(paste -sd ' ' <<<"$out")"
+else
+    fail "after the restore the database has the backup's 16 takeaways"
+    show
+fi
+
+capture takeaways-bot --version
+if [[ $rc -eq 0 && $out == "takeaways-bot $version (database schema "*")" ]]; then
+    pass "takeaways-bot --version: $out"
+else
+    fail "takeaways-bot --version names $version and the schema"
+    show
+fi
+
+# --- the running bot: start-up log, health, a Telegram outage, SIGTERM -------------------
 has_health=no
 has_standin=no
 capture takeaways-bot health --help
@@ -274,11 +327,13 @@ else
     fi
 fi
 
-if [[ $has_health == yes && $has_standin == yes ]]; then
-    say "running the bot against the local Bot API stand-in (up to ${HEALTH_TIMEOUT}s for health)"
-    # shellcheck disable=SC2016 # expanded inside the container
-    script='
-        python3 -m bot.telegram.standin --port "$PORT" --token "$BOT_TOKEN" >/tmp/standin.log 2>&1 &
+# In the container: the stand-in for Telegram's Bot API, the bot on a fresh database with
+# an empty exports folder (a new install), health, then (OUTAGE=1) the stand-in stopped
+# for OUTAGE_SECONDS and started again, then SIGTERM. Prints RESULT lines and the bot's log.
+# shellcheck disable=SC2016 # expanded inside the container
+run_script='
+    start_standin() {
+        python3 -m bot.telegram.standin --port "$PORT" --token "$BOT_TOKEN" >>/tmp/standin.log 2>&1 &
         standin=$!
         i=0
         until python3 -c "import socket, sys; socket.create_connection((\"127.0.0.1\", int(sys.argv[1])), 1)" "$PORT" 2>/dev/null; do
@@ -286,33 +341,96 @@ if [[ $has_health == yes && $has_standin == yes ]]; then
             if [ $i -gt 100 ]; then echo "RESULT standin=down"; tail -n 20 /tmp/standin.log; exit 0; fi
             sleep 0.1
         done
-        BOT_API_URL="http://127.0.0.1:$PORT" takeaways-bot run >/tmp/bot.log 2>&1 &
-        bot=$!
-        start=$(date +%s)
-        healthy=no
-        while [ $(($(date +%s) - start)) -lt "$HEALTH_TIMEOUT" ]; do
-            if takeaways-bot health >/tmp/health.out 2>&1; then healthy=yes; break; fi
-            kill -0 $bot 2>/dev/null || break
+    }
+    start_standin
+    mkdir -p "$TAKEAWAYS_PATH"
+    : >/tmp/bot.log
+    BOT_API_URL="http://127.0.0.1:$PORT" takeaways-bot run >/tmp/bot.log 2>&1 &
+    bot=$!
+    start=$(date +%s)
+    healthy=no
+    while [ $(($(date +%s) - start)) -lt "$HEALTH_TIMEOUT" ]; do
+        if takeaways-bot health >/tmp/health.out 2>&1; then healthy=yes; break; fi
+        kill -0 $bot 2>/dev/null || break
+        sleep 1
+    done
+    echo "RESULT healthy=$healthy after=$(($(date +%s) - start)) reason=$(head -n 1 /tmp/health.out)"
+    if [ "$OUTAGE" = 1 ] && [ $healthy = yes ]; then
+        kill -TERM $standin
+        wait $standin 2>/dev/null
+        sleep "$OUTAGE_SECONDS"
+        takeaways-bot health --max-age 0 >/tmp/outage-health.out 2>&1
+        echo "HEALTH_IN_OUTAGE $(head -n 1 /tmp/outage-health.out)"
+        start_standin
+        t0=$(date +%s)
+        recovered=no
+        while [ $(($(date +%s) - t0)) -lt 60 ]; do
+            if grep -q "Telegram reachable again" /tmp/bot.log; then recovered=yes; break; fi
             sleep 1
         done
-        echo "RESULT healthy=$healthy after=$(($(date +%s) - start)) reason=$(head -n 1 /tmp/health.out)"
-        t0=$(date +%s)
-        kill -TERM $bot 2>/dev/null
-        wait $bot
-        echo "RESULT bot_exit=$? stop_seconds=$(($(date +%s) - t0))"
-        kill -TERM $standin 2>/dev/null
-        wait $standin 2>/dev/null
-        echo "--- bot log (last lines)"
-        tail -n 15 /tmp/bot.log
-    '
+        echo "RESULT recovered=$recovered after=$(($(date +%s) - t0))"
+    fi
+    t0=$(date +%s)
+    kill -TERM $bot 2>/dev/null
+    wait $bot
+    echo "RESULT bot_exit=$? stop_seconds=$(($(date +%s) - t0))"
+    kill -TERM $standin 2>/dev/null
+    wait $standin 2>/dev/null
+    echo "--- bot log"
+    cat /tmp/bot.log
+'
+result() { sed -n "s/^RESULT .*$1=\([^ ]*\).*/\1/p" <<<"$out" | head -n 1; }
+bot_log() { sed -n '/^--- bot log$/,$p' <<<"$out" | tail -n +2; }
+# The message of each log line (after "time LEVEL logger: ").
+messages() { bot_log | sed -n 's/^[0-9-]* [0-9:,]* [A-Z]* [a-z_.]*: //p'; }
+
+if [[ $has_health == yes && $has_standin == yes ]]; then
+    outage_seconds=10
+    say "running the bot against the local Bot API stand-in, with a ${outage_seconds}s Telegram outage"
     capture env "PORT=$STANDIN_PORT" "HEALTH_TIMEOUT=$HEALTH_TIMEOUT" "BOT_TOKEN=$STANDIN_TOKEN" \
-        sh -c "$script"
-    result() { sed -n "s/^RESULT .*$1=\([^ ]*\).*/\1/p" <<<"$out" | head -n 1; }
+        DATABASE_PATH=/data/fresh.db TAKEAWAYS_PATH=/tmp/exports OUTAGE=1 \
+        "OUTAGE_SECONDS=$outage_seconds" sh -c "$run_script"
     if [[ $(result healthy) == yes ]]; then
         pass "health exits 0 while the bot runs (after $(result after)s)"
     else
         fail "health exits 0 while the bot runs within ${HEALTH_TIMEOUT}s"
         show 25
+    fi
+
+    # Start-up: what runs, on what, with what; a fresh install is no failure; no Ctrl+C.
+    msgs=$(messages)
+    startup_ok=yes
+    for wanted in \
+        "takeaways-bot $version starting: database /data/fresh.db (schema " \
+        "TAKEAWAYS_PATH=/tmp/exports has no export files yet" \
+        "collection: 16 takeaways from 1 source" \
+        "@takeaways_bot is running (long polling)" \
+        "next delivery: "; do
+        grep -qF -- "$wanted" <<<"$msgs" || { startup_ok=no; fail "start-up log has: $wanted"; }
+    done
+    if grep -q "Ctrl+C\|no export files found\|[1-9][0-9]* failed" <<<"$msgs"; then
+        startup_ok=no
+        fail "start-up log of a fresh install has no Ctrl+C, no 'no export files found', no failures"
+    fi
+    [[ $startup_ok == yes ]] && pass "start-up log: version, database and schema, collection, mode, next delivery; quiet on a fresh install"
+
+    tries=$(grep -c -E '^WARNING bot\.telegram\.heartbeat: Telegram unreachable \(.+\); next try in [0-9]+ (s|min)' \
+        < <(bot_log | cut -d' ' -f3-) || true)
+    back=$(grep -c -E 'Telegram reachable again after [0-9]+ (s|min)' < <(bot_log) || true)
+    others=$(bot_log | grep -E ' (WARNING|ERROR|CRITICAL) ' | grep -v -c 'Telegram unreachable' || true)
+    tracebacks=$(bot_log | grep -c 'Traceback' || true)
+    in_outage=$(sed -n 's/^HEALTH_IN_OUTAGE //p' <<<"$out")
+    if [[ $(result recovered) == yes && $tries -ge 2 && $tries -le 8 && $back -eq 1 &&
+        $others -eq 0 && $tracebacks -eq 0 ]]; then
+        pass "Telegram outage of ${outage_seconds}s: $tries lines, one per failed try; 1 when back ($(grep -o 'Telegram reachable again after .*' <<<"$out")); no traceback, no other warning"
+    else
+        fail "Telegram outage: one line per failed try ($tries), one when back ($back, recovered=$(result recovered)), no other warning ($others), no traceback ($tracebacks)"
+        bot_log | tail -n 25 | sed 's/^/      /'
+    fi
+    if grep -q '^unhealthy: Telegram cannot be reached' <<<"$in_outage"; then
+        pass "health during the outage blames Telegram: $in_outage"
+    else
+        fail "health during the outage says Telegram cannot be reached ($in_outage)"
     fi
     if [[ $(result bot_exit) == 0 ]]; then
         pass "the bot exits 0 on SIGTERM (in $(result stop_seconds)s)"
@@ -326,6 +444,51 @@ else
     [[ $has_standin == yes ]] || missing_parts+=("python3 -m bot.telegram.standin --port")
     pend "health of a running bot and exit 0 on SIGTERM: waiting for ${missing_parts[*]}"
 fi
+
+# --- upgrade: a changed image on the same data -------------------------------------------
+# What `compose up -d --build --force-recreate` does to the data: a new container from a
+# new image, on the same volume. The new image here is this one with its version changed;
+# the volume is a host folder (mounted beside /data: buildah puts a fresh volume on the
+# image's VOLUME whatever -v says).
+if [[ $has_standin == yes ]]; then
+    upgraded_version="$version+upgrade-test"
+    upgrade_image="${IMAGE%:*}:upgrade-test"
+    datadir="$hostdir/data"
+    mkdir -p "$datadir/exports"
+    cp bot/samples/* "$datadir/exports/"
+    chown -R "$APP_USER" "$datadir"
+    old=$(bah from --pull-never "$IMAGE")
+    containers+=("$old")
+    raw=$(bah run --isolation=chroot --user "$APP_USER" -v "$datadir:/srv/data" "$old" -- \
+        env DATABASE_PATH=/srv/data/takeaways.db takeaways-bot import /srv/data/exports 2>&1) || true
+    new=$(bah from --pull-never "$IMAGE")
+    containers+=("$new")
+    bah run --isolation=chroot --user 0:0 "$new" -- sh -c \
+        "sed -i 's/^__version__ = .*/__version__ = \"$upgraded_version\"/' /opt/venv/lib/python3*/site-packages/bot/__init__.py" >/dev/null
+    bah commit --quiet --format docker "$new" "$upgrade_image" >/dev/null
+    upgraded=$(bah from --pull-never "$upgrade_image")
+    containers+=("$upgraded")
+    rc=0
+    raw=$(bah run --isolation=chroot --network=host --user "$APP_USER" -v "$datadir:/srv/data" "$upgraded" -- \
+        env "PORT=$STANDIN_PORT" "HEALTH_TIMEOUT=$HEALTH_TIMEOUT" "BOT_TOKEN=$STANDIN_TOKEN" \
+        DATABASE_PATH=/srv/data/takeaways.db TAKEAWAYS_PATH=/srv/data/exports OUTAGE=0 \
+        sh -c "$run_script" 2>&1) || rc=$?
+    out=$(grep -v -E '^(subprocess exited with status [0-9]+|Error: exit status [0-9]+)$' <<<"$raw" || true)
+    msgs=$(messages)
+    if grep -qF "takeaways-bot $upgraded_version starting: database /srv/data/takeaways.db (schema " <<<"$msgs" &&
+        grep -qF "16 unchanged" <<<"$msgs" &&
+        grep -qF "collection: 16 takeaways from 1 source" <<<"$msgs" &&
+        [[ $(result healthy) == yes ]]; then
+        pass "upgrade to a changed image keeps the data and logs the new version: $(grep -F 'starting:' <<<"$msgs")"
+    else
+        fail "upgrade to a changed image: new version in the log, the 16 takeaways kept, healthy"
+        show 25
+    fi
+    # The containers first: an image that still has one cannot be removed.
+    bah rm "$old" "$new" "$upgraded" >/dev/null 2>&1 || true
+    pod rmi "$upgrade_image" >/dev/null 2>&1 || true
+fi
+rm -rf "$hostdir"
 
 # --- summary ----------------------------------------------------------------------------
 tests_seconds=$(elapsed "$t_tests")

@@ -46,7 +46,9 @@ async def test_heartbeat_job_writes_only_while_polling_succeeds(bot: BotHarness)
     assert check_health(bot.settings.database_path, bot.clock()) is None
     bot.clock.advance(minutes=5)  # no successful poll recorded in these five minutes
     await heartbeat_job(Context())  # type: ignore[arg-type]
-    assert "stuck or down" in (check_health(bot.settings.database_path, bot.clock()) or "")
+    reason = check_health(bot.settings.database_path, bot.clock()) or ""
+    assert "Telegram has not answered (last successful call 5 min ago" in reason
+    assert "the bot is stuck" in reason
 
 
 async def test_backup_is_consistent_while_the_bot_writes(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.sources.readwise import (
     Block,
     Document,
@@ -84,11 +84,14 @@ def book_changes(book: dict[str, Any]) -> BookChanges:
         else:
             live.append(block)
         every.append(block)
-    changes.live = build_takeaways(document, live)
+    report = Report()
+    changes.live = build_takeaways(document, live, report)
+    # What the file parsers leave out too (images, a thread's unnumbered tweets).
+    changes.left_out += sum(report.skipped.values())
     if len(every) > len(live):
         # The gone ones as they were: among all of them, so that thread items keep the
         # numbers they were stored with.
-        changes.gone = build_takeaways(document, every)
+        changes.gone = build_takeaways(document, every, Report())
     return changes
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -25,18 +27,30 @@ from telegram.ext import (
     filters,
 )
 
+from bot import __version__
 from bot.clock import Clock, system_clock
 from bot.delivery.daily import Send, deliver_due
 from bot.importer import import_paths
+from bot.ops import describe_duration
 from bot.settings import Settings
+from bot.sources import iter_source_files
+from bot.sources.model import ParseError
 from bot.store import Store, StoredTakeaway
+from bot.store.chats import from_unix
+from bot.store.migrations import user_version
 from bot.sync import ReadwiseSync
 from bot.telegram import admin, choices, flood, readwise
 from bot.telegram import handlers as h
 from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
 from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
-from bot.telegram.heartbeat import PollingRequest, heartbeat_job, install_webhook_watch
+from bot.telegram.heartbeat import (
+    PollingRequest,
+    heartbeat_job,
+    install_webhook_watch,
+    mark_state,
+    polling_error,
+)
 from bot.telegram.limiter import WindowRateLimiter
 from bot.telegram.review import send_takeaways
 from bot.telegram.webhook import TELEGRAM_CONNECTIONS, WebhookServer
@@ -169,7 +183,9 @@ async def start_bot(app: Application) -> None:  # type: ignore[type-arg]
     settings = d.settings
     if settings.webhook_url is None:
         assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, poll_interval=0.0)
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, poll_interval=0.0, error_callback=polling_error
+        )
         return
     await start_webhook(app, settings)
 
@@ -246,7 +262,10 @@ async def load_collection(settings: Settings, store: Store) -> None:
     "Still empty" covers a fresh container, whose exports folder starts out empty: a new
     bot should never answer /random with nothing.
     """
-    if settings.takeaways_path is not None:
+    if settings.takeaways_path is not None and not has_exports(settings.takeaways_path):
+        # A new install's exports folder is empty: normal, the sample below is for that.
+        log.info("TAKEAWAYS_PATH=%s has no export files yet", settings.takeaways_path)
+    elif settings.takeaways_path is not None:
         summary = await import_paths(store, [settings.takeaways_path])
         log.info(
             "imported TAKEAWAYS_PATH=%s: %s new, %s updated, %s unchanged, %s failed",
@@ -257,10 +276,74 @@ async def load_collection(settings: Settings, store: Store) -> None:
             len(summary.failed),
         )
         for failure in summary.failed:
-            log.warning("not imported: %s", failure)
+            log.warning("not imported: %s%s", failure, unreadable_hint(failure))
     if (await store.stats()).takeaways == 0:
         summary = await import_paths(store, [SAMPLES])
-        log.info("empty database: loaded the bundled sample: %s", summary.describe())
+        log.info(
+            "empty database: loaded the bundled sample (%s new); add your exports to "
+            "TAKEAWAYS_PATH and restart to import them",
+            summary.new,
+        )
+
+
+def has_exports(path: Path) -> bool:
+    """Whether ``path`` is a folder holding at least one export file (or anything else:
+    a missing path or a single file is left to the importer, which reports problems)."""
+    if not path.is_dir():
+        return True
+    try:
+        return next(iter_source_files([path]), None) is not None
+    except ParseError:
+        return True
+
+
+def unreadable_hint(failure: str) -> str:
+    """What to do about an export the bot's user may not read (in the image, uid 10001
+    reading files copied in as root with mode 0600)."""
+    if "Permission denied" not in failure:
+        return ""
+    return (
+        f" (the bot runs as uid {os.getuid()} and cannot read it: make the exports "
+        "readable, e.g. `chmod -R a+rX` on the folder)"
+    )
+
+
+async def log_start(settings: Settings, store: Store) -> None:
+    """One line each: what runs, on which database, with how much in it."""
+    log.info(
+        "takeaways-bot %s starting: database %s (schema %d), mode %s",
+        __version__,
+        settings.database_path,
+        await user_version(store.db),
+        "long polling" if settings.webhook_url is None else f"webhook {settings.webhook_url}",
+    )
+
+
+async def log_collection(store: Store) -> None:
+    stats = await store.stats()
+    log.info(
+        "collection: %d takeaways from %d source%s",
+        stats.takeaways,
+        stats.sources,
+        "" if stats.sources == 1 else "s",
+    )
+
+
+async def log_next_delivery(store: Store, clock: Clock) -> None:
+    async with store.db.execute(
+        "SELECT MIN(next_due), COUNT(*) FROM chats WHERE subscribed = 1 AND next_due IS NOT NULL"
+    ) as cursor:
+        row = await cursor.fetchone()
+    if row is None or row[0] is None:
+        log.info("next delivery: none scheduled yet (no chat has subscribed; /start does)")
+        return
+    due = max(from_unix(int(row[0])), clock())
+    log.info(
+        "next delivery: %s UTC (in %s; %d subscribed chats)",
+        f"{due:%Y-%m-%d %H:%M}",
+        describe_duration(due - clock()),
+        int(row[1]),
+    )
 
 
 async def serve(settings: Settings) -> int:
@@ -270,7 +353,10 @@ async def serve(settings: Settings) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with await Store.open(settings.database_path) as store:
+        await log_start(settings, store)
+        await mark_state(store, system_clock(), "starting")
         await load_collection(settings, store)
+        await log_collection(store)
         app = build_application(settings, store)
         try:
             await start_bot(app)
@@ -282,10 +368,14 @@ async def serve(settings: Settings) -> int:
             await app.shutdown()
             return 1
         mode = "long polling" if settings.webhook_url is None else "webhook"
-        log.info("@%s is running (%s); stop with Ctrl+C", app.bot.username, mode)
+        # In a container nobody can press Ctrl+C: say it only at a terminal.
+        hint = "; stop with Ctrl+C" if sys.stdin.isatty() else ""
+        log.info("@%s is running (%s)%s", app.bot.username, mode, hint)
+        await log_next_delivery(store, system_clock)
         await stop.wait()
         log.info("stopping")
         await stop_bot(app)
+        await mark_state(store, system_clock(), "stopped")
     log.info("stopped")
     return 0
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram.ext import ContextTypes
@@ -15,14 +17,30 @@ from bot.store import Store
 
 
 class Pulse:
-    """When the bot last heard from Telegram (a successful long poll); see heartbeat.py."""
+    """When the bot last heard from Telegram (a successful long poll), and what went
+    wrong since; see heartbeat.py. ``sleep`` waits between retries (tests shorten it)."""
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.last_ok: datetime | None = None
+        self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
+        self.down_since: datetime | None = None
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
-    def beat(self) -> None:
-        self.last_ok = self.clock()
+    def beat(self) -> timedelta | None:
+        """A successful answer; returns how long Telegram was out of reach, if it was."""
+        self.last_ok = now = self.clock()
+        if self.down_since is None:
+            return None
+        outage, self.down_since = now - self.down_since, None
+        return outage
+
+    def failed(self, reason: str) -> None:
+        self.last_error_at = now = self.clock()
+        self.last_error = reason
+        if self.down_since is None:
+            self.down_since = now
 
 
 @dataclass(slots=True)

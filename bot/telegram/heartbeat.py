@@ -1,4 +1,4 @@
-"""The running bot's sign of life, for ``takeaways-bot health``.
+"""The running bot's sign of life, for ``takeaways-bot health``, and its link to Telegram.
 
 A bot is healthy when it is actually talking to Telegram, not merely when its process
 exists: the long-poll request records each successful answer, and a job copies the
@@ -9,21 +9,33 @@ updates. The sign there is that nothing is stuck (``WebhookWatch``): Telegram's
 ``getWebhookInfo`` shows no updates waiting, or they keep arriving; and the updates that
 arrived keep being handled. When either stops, the heartbeat stops and the reason is
 recorded, which ``takeaways-bot health`` prints at once.
+
+When Telegram cannot be reached, the long poll retries by itself with growing pauses
+and logs one line per failed try (the reason and when it tries next), then one line
+when Telegram answers again. PTB's own retry loop would log a full traceback for each
+try instead, so the request answers it only once Telegram has answered. The same job
+writes what the bot knows (last successful call, last error, since when it fails) next
+to the heartbeat, so ``health`` can tell "Telegram is out of reach" from "the bot is
+stuck or down".
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
+import aiosqlite
 from telegram import Update
-from telegram.error import TelegramError
+from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import Application, TypeHandler
-from telegram.request import HTTPXRequest
+from telegram.request import HTTPXRequest, RequestData
 
-from bot.ops import write_heartbeat, write_problem
+from bot.ops import TELEGRAM_KEY, describe_duration, write_heartbeat, write_problem
+from bot.store import Store
 from bot.telegram.deps import Context, Pulse, deps
 from bot.telegram.webhook import WebhookServer
 
@@ -32,20 +44,93 @@ log = logging.getLogger(__name__)
 INTERVAL = timedelta(seconds=10)
 # A long poll answers within its 10 s timeout; three intervals of silence mean trouble.
 SILENCE = timedelta(seconds=30)
+# Pauses between failed long polls: 1, 2, 4 ... seconds, then every 30 s while it lasts.
+FIRST_RETRY = 1.0
+LONGEST_RETRY = 30.0
+# What PTB's final getUpdates at shutdown gets when Telegram is out of reach: "no updates".
+_NO_UPDATES = b'{"ok":true,"result":[]}'
 
 
 class PollingRequest(HTTPXRequest):
-    """PTB's own HTTP request for getUpdates, noting every successful answer."""
+    """PTB's own HTTP request for getUpdates, noting every answer and retrying failures."""
 
     def __init__(self, pulse: Pulse, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.pulse = pulse
 
-    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        code, payload = await super().do_request(*args, **kwargs)
-        if 200 <= code < 300:
-            self.pulse.beat()
-        return code, payload
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> tuple[int, bytes]:
+        delay = FIRST_RETRY
+        while True:
+            try:
+                code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+            except NetworkError as error:  # TimedOut included
+                reason = str(error) or type(error).__name__
+            else:
+                if code < 500:
+                    if 200 <= code < 300:
+                        self._answered()
+                    return code, payload
+                reason = _http_reason(code, payload)
+            self.pulse.failed(reason)
+            if not _is_long_poll(request_data):
+                # PTB's last getUpdates at shutdown (timeout 0), which it does not retry.
+                log.warning(
+                    "could not confirm the last updates to Telegram (%s); they may come "
+                    "again at the next start",
+                    reason,
+                )
+                return 200, _NO_UPDATES
+            log.warning(
+                "Telegram unreachable (%s); next try in %s",
+                reason,
+                describe_duration(timedelta(seconds=delay)),
+            )
+            await self.pulse.sleep(delay)
+            delay = min(delay * 2, LONGEST_RETRY)
+
+    def _answered(self) -> None:
+        outage = self.pulse.beat()
+        if outage is not None:
+            log.info("Telegram reachable again after %s", describe_duration(outage))
+
+
+def _is_long_poll(request_data: RequestData | None) -> bool:
+    params = request_data.parameters if request_data is not None else {}
+    return bool(params.get("timeout"))
+
+
+def _http_reason(code: int, payload: bytes) -> str:
+    """``HTTP 502 Bad Gateway``, with Telegram's own description when it gave one."""
+    try:
+        description = json.loads(payload).get("description")
+    except (ValueError, AttributeError):
+        description = None
+    if not isinstance(description, str) or not description:
+        try:
+            description = HTTPStatus(code).phrase
+        except ValueError:
+            description = ""
+    return f"HTTP {code} {description}".strip()
+
+
+def polling_error(error: TelegramError) -> None:
+    """What PTB's polling loop still sees (Telegram answered, but with an error): one
+    line each, no traceback; PTB retries after a pause."""
+    if isinstance(error, Conflict):
+        log.error(
+            "Telegram refused getUpdates: %s (is a second copy of this bot running with "
+            "the same BOT_TOKEN, or a webhook set?)",
+            error,
+        )
+    else:
+        log.error("getUpdates failed: %s", error)
 
 
 async def heartbeat_job(context: Context) -> None:
@@ -59,9 +144,39 @@ async def heartbeat_job(context: Context) -> None:
         return
     now = d.clock()
     alive = d.pulse.last_ok is not None and now - d.pulse.last_ok <= SILENCE
-    if alive:
-        async with d.store.transaction():
+    async with d.store.transaction():
+        if alive:
             await write_heartbeat(d.store.db, now)
+        await write_status(d.store.db, now, "running", d.pulse)
+
+
+async def write_status(
+    db: aiosqlite.Connection, now: datetime, state: str, pulse: Pulse | None = None
+) -> None:
+    """Record the link to Telegram as the bot sees it, for ``health`` and ``restore``."""
+    status: dict[str, object] = {"state": state, "written_at": now.isoformat()}
+    if pulse is not None:
+        status |= {
+            "last_ok": _iso(pulse.last_ok),
+            "last_error": pulse.last_error,
+            "last_error_at": _iso(pulse.last_error_at),
+            "down_since": _iso(pulse.down_since),
+        }
+    await db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (TELEGRAM_KEY, json.dumps(status)),
+    )
+
+
+async def mark_state(store: Store, now: datetime, state: str) -> None:
+    """``starting`` when ``run`` begins, ``stopped`` after a clean stop."""
+    async with store.transaction():
+        await write_status(store.db, now, state)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
 
 
 # --- webhook mode -----------------------------------------------------------------------
