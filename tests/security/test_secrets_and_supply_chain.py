@@ -90,14 +90,18 @@ def secret_assignments(path: Path) -> list[tuple[int, str, str]]:
 
 
 def test_deploy_files_give_no_secret_a_default() -> None:
-    compose = DEPLOY / "docker-compose.yml"
-    for number, name, value in secret_assignments(compose):
-        required = REQUIRED.fullmatch(value)
-        assert required and required["name"] == name, f"{compose.name}:{number}: {name} {value}"
-    # The webhook service takes its secret from .env, required: compose stops without it.
-    text = compose.read_text()
-    assert re.search(r"WEBHOOK_SECRET: \$\{WEBHOOK_SECRET:\?[^}]+\}", text)
-    assert "change-me" not in text.lower()
+    composes = sorted(DEPLOY.glob("docker-compose*.yml"))
+    assert len(composes) >= 2
+    for compose in composes:
+        for number, name, value in secret_assignments(compose):
+            required = REQUIRED.fullmatch(value)
+            where = f"{compose.name}:{number}: {name} {value}"
+            assert required and required["name"] == name, where
+        assert "change-me" not in compose.read_text().lower()
+    # Webhook mode takes its secret from .env, required: compose stops without it.
+    webhook = (DEPLOY / "docker-compose.webhook.yml").read_text()
+    assert re.search(r"^\s+WEBHOOK_SECRET: \$\{WEBHOOK_SECRET:\?[^}]+\}", webhook, re.M)
+    assert re.search(r"^\s+WEBHOOK_URL: \$\{WEBHOOK_URL:\?[^}]+\}", webhook, re.M)
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert not re.search(r"^\s*(ENV|ARG)\b.*\b(WEBHOOK_SECRET|BOT_TOKEN)\b", dockerfile, re.M)
 
