@@ -7,6 +7,7 @@ in bulk, and trivially serialisable to the JSON the CLI prints.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -102,3 +103,24 @@ class Report:
     def cannot_read(self, path: str, message: str, line: int | None = None) -> None:
         where = f"{path}:{line}" if line is not None else path
         self.unreadable.append(f"{where}: {message}")
+
+
+def versions_of_one_highlight(first: str, second: str) -> bool:
+    """Whether two texts can be one highlight before and after an edit on the device.
+
+    Kindle extends or shortens a highlight by writing it again, and the longer version
+    often replaces the shorter one's final full stop with a comma ("... sich." then
+    "... sich, und ..."), so texts are compared without case, spacing and trailing
+    punctuation: one must contain the other. The parser uses this to fold a file's
+    versions together, the store to update a stored highlight in place.
+    """
+    a, b = _core(first), _core(second)
+    return bool(a) and bool(b) and (a in b or b in a)
+
+
+def _core(text: str) -> str:
+    words = " ".join(text.split()).lower()
+    end = len(words)
+    while end and (words[end - 1].isspace() or unicodedata.category(words[end - 1])[0] == "P"):
+        end -= 1
+    return words[:end]

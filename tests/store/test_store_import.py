@@ -52,7 +52,12 @@ async def test_an_empty_import_does_nothing(store: Store) -> None:
 async def test_an_edited_highlight_is_updated_in_place(store: Store) -> None:
     await store.import_takeaways(BOOK)
     [old_id] = await column(store, "SELECT id FROM takeaways WHERE location = 'Location 30'")
-    edited = book("Habits are the compound interest of personal growth.", 30, tags=("a", "b"))
+    # Extended on the device: the full stop became a comma.
+    edited = book(
+        "Habits are the compound interest of self-improvement, and of personal growth.",
+        30,
+        tags=("a", "b"),
+    )
 
     result = await store.import_takeaways([BOOK[0], BOOK[1], edited])
 
@@ -61,8 +66,22 @@ async def test_an_edited_highlight_is_updated_in_place(store: Store) -> None:
     assert item is not None and item.takeaway.text == edited.text
     assert await count(store, "takeaways") == 3
     assert [hit.item.id for hit in await store.search("personal growth")] == [old_id]
-    assert await store.search("improvement") == []
-    assert await store.count_matches("self") == 0
+    assert await store.count_matches("improvement") == 1
+    # Shortened again, then re-imported: the same row, and then nothing to do.
+    assert await store.import_takeaways([BOOK[2]]) == ImportResult(0, 1, 0)
+    assert await store.import_takeaways(BOOK) == ImportResult(0, 0, 3)
+    assert await column(store, "SELECT id FROM takeaways WHERE location = 'Location 30'") == [
+        old_id
+    ]
+
+
+async def test_different_texts_at_one_location_are_different_takeaways(store: Store) -> None:
+    await store.import_takeaways([book("Habits compound.", 30)])
+    other = book("Identity drives behaviour.", 30)
+    assert await store.import_takeaways([other]) == ImportResult(1, 0, 0)
+    both = [book("Habits compound.", 30), other, book("Identity drives behaviour.", 30)]
+    assert await store.import_takeaways(both) == ImportResult(0, 0, 2, merged=1)
+    assert await count(store, "takeaways") == 2
 
 
 async def test_editing_note_tags_or_date_updates_too(store: Store) -> None:
@@ -138,9 +157,12 @@ async def test_without_link_or_location_the_text_is_the_identity(store: Store) -
 
 
 async def test_duplicates_within_one_import_count_once_and_the_last_wins(store: Store) -> None:
-    result = await store.import_takeaways([book("Draft.", 5), book("Final.", 5), book("Other.", 6)])
-    assert result == ImportResult(new=2, updated=0, unchanged=0)
-    assert sorted(await column(store, "SELECT text FROM takeaways")) == ["Final.", "Other."]
+    result = await store.import_takeaways(
+        [book("Draft.", 5), book("Final.", 5), book("draft.", 5, note="later"), book("Other.", 6)]
+    )
+    assert result == ImportResult(new=3, updated=0, unchanged=0, merged=1)
+    rows = await store.db.execute_fetchall("SELECT text, note FROM takeaways ORDER BY id")
+    assert [tuple(row) for row in rows] == [("draft.", "later"), ("Final.", None), ("Other.", None)]
 
 
 async def test_sources_are_keyed_by_normalised_title_and_author_or_url(store: Store) -> None:
@@ -248,7 +270,11 @@ async def test_a_failure_after_rows_were_written_rolls_them_back(
 
         return wrapper
 
-    edited = book("Habits are the compound interest of everything.", 30, tags=("a", "b"))
+    edited = book(
+        "Habits are the compound interest of self-improvement, and of everything.",
+        30,
+        tags=("a", "b"),
+    )
     items = [*THREAD, book("New.", 40), edited]
 
     async def run() -> None:
