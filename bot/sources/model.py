@@ -114,11 +114,12 @@ def versions_of_one_highlight(first: str, second: str) -> bool:
     punctuation: one must contain the other. The parser uses this to fold a file's
     versions together, the store to update a stored highlight in place.
     """
-    a, b = _core(first), _core(second)
+    a, b = comparable(first), comparable(second)
     return bool(a) and bool(b) and (a in b or b in a)
 
 
-def _core(text: str) -> str:
+def comparable(text: str) -> str:
+    """The text as edits are compared: lower case, single spaces, no trailing punctuation."""
     words = " ".join(text.split()).lower()
     end = len(words)
     while end and (words[end - 1].isspace() or unicodedata.category(words[end - 1])[0] == "P"):
