@@ -58,8 +58,14 @@ def read_path(path: Path) -> bytes:
 
 
 def parse_bytes(data: bytes, name: str) -> list[Takeaway]:
-    """Takeaways of raw file content (a Telegram upload); ``name`` hints the format."""
-    return parse_bytes_report(data, name)[0]
+    """Takeaways of raw file content (a Telegram upload); ``name`` hints the format.
+
+    A file with a clip or row that cannot be read raises ParseError naming its line:
+    without the report, a caller could not know that something is missing.
+    """
+    takeaways, report = parse_bytes_report(data, name)
+    report.raise_unreadable()
+    return takeaways
 
 
 def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
@@ -74,8 +80,11 @@ def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
 
 
 def parse_text(text: str, name: str) -> list[Takeaway]:
-    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing."""
-    return parse_text_report(text, name)[0]
+    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing,
+    or if a clip or row of it cannot be read."""
+    takeaways, report = parse_text_report(text, name)
+    report.raise_unreadable()
+    return takeaways
 
 
 def parse_text_report(text: str, name: str) -> tuple[list[Takeaway], Report]:

@@ -22,6 +22,7 @@ so a clip's kind, place and date are read by words and patterns, not by position
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
@@ -113,6 +114,7 @@ ATTACHED_NOTES = "notes added to their highlight"
 BOOKMARKS = "bookmarks"
 PLACEHOLDERS = "clipping-limit placeholders"
 EMPTY = "empty clips"
+FRAGMENT = "cut-off clip ends at the start of the file"
 
 
 @dataclass(slots=True)
@@ -174,15 +176,19 @@ def looks_like_kindle_without_separators(head: str) -> bool:
 def _read_clips(text: str, name: str, report: Report) -> list[_Clip]:
     """Clips in file order; what is not one is reported with its line."""
     clips = []
-    for order, (line, chunk) in enumerate(_chunks(split_lines(text))):
-        clip = _read_clip(order, line, chunk, name, report)
+    lines = split_lines(text)
+    first_separator = next(
+        (number for number, line in enumerate(lines, 1) if _is_separator(line)), len(lines)
+    )
+    for order, (line, chunk) in enumerate(_chunks(lines)):
+        clip = _read_clip(order, line, chunk, name, report, first=line <= first_separator)
         if clip is None:
             continue
         if clip.kind == _BOOKMARK:
             report.skip(BOOKMARKS)
         elif not clip.text:
             report.skip(EMPTY)
-        elif _is_placeholder(clip.text):
+        elif not _without_placeholder(clip):
             report.skip(PLACEHOLDERS)
         else:
             clip.core = comparable(clip.text)
@@ -194,10 +200,8 @@ def _chunks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
     """(line number of the first non-blank line, lines) of each non-blank chunk."""
     start = 0
     for index in range(len(lines) + 1):
-        if index < len(lines):
-            line = lines[index]
-            if not line.startswith(("=", "\ufeff=")) or not SEPARATOR.match(line):
-                continue
+        if index < len(lines) and not _is_separator(lines[index]):
+            continue
         chunk = lines[start:index]
         for offset, line in enumerate(chunk):
             if line.strip(" \t\ufeff"):
@@ -206,8 +210,12 @@ def _chunks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
         start = index + 1
 
 
+def _is_separator(line: str) -> bool:
+    return line.startswith(("=", "\ufeff=")) and SEPARATOR.match(line) is not None
+
+
 def _read_clip(
-    order: int, line: int, chunk: list[str], name: str, report: Report
+    order: int, line: int, chunk: list[str], name: str, report: Report, *, first: bool
 ) -> _Clip | None:
     """A clip, or None (reported as unreadable) when the chunk is not one."""
     head = chunk[0].lstrip("\ufeff")
@@ -219,10 +227,13 @@ def _read_clip(
         meta, body = chunk[1], chunk[2:]
         meta_line = line + 1
     else:
-        report.cannot_read(name, "a title without a Kindle meta line under it", line)
-        return None
-    meta = meta.strip(" \t\ufeff").lower()
+        meta, body, meta_line = "", [], line
+    meta = unicodedata.normalize("NFC", meta.strip(" \t\ufeff").lower())
     kind = _meta_kind(meta)
+    if kind is None and first:
+        # The end of a clip whose start was cut off (files get trimmed by hand).
+        report.skip(FRAGMENT)
+        return None
     if kind is None:
         problem = "no Kindle meta line" if not meta.startswith(_BULLETS) else "unknown clip kind"
         report.cannot_read(name, f"{problem}: {meta[:60]!r}", meta_line)
@@ -262,12 +273,14 @@ def _kind(meta: str) -> str | None:
     return _KINDS[match.lastindex or 0] if match is not None else None
 
 
-def _is_placeholder(text: str) -> bool:
-    return (
-        len(text) <= 170
-        and _PLACEHOLDER.fullmatch(text) is not None
-        and _PLACEHOLDER_WORDS.search(text) is not None
-    )
+def _without_placeholder(clip: _Clip) -> str:
+    """The clip's text without the clipping-limit placeholder, which takes the place of
+    the whole text, or of its end when the limit was reached within the highlight."""
+    match = _PLACEHOLDER.search(clip.text, max(0, len(clip.text) - 170))
+    if match is not None and match.end() == len(clip.text):
+        if _PLACEHOLDER_WORDS.search(match.group()) is not None:
+            clip.text = clip.text[: match.start()].rstrip()
+    return clip.text
 
 
 def _title_author(line: str) -> tuple[str | None, str | None]:
@@ -298,7 +311,10 @@ def _position(meta: str) -> tuple[str | None, str | None, int, int]:
     The location wins over the page when both are given: it is finer and always
     present on Kindle books; words are given in English whatever the device language.
     """
-    location = _LOCATION.search(meta)
+    location = None
+    # The last one: some firmware writes "at location 5 | location 70-71" (page, place).
+    for location in _LOCATION.finditer(meta):
+        pass
     if location is not None:
         start = int(location["start"])
         end = _range_end(start, location["end"])

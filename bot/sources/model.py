@@ -91,6 +91,8 @@ class Report:
     merged: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    # The same places as errors, for callers that raise the first one.
+    errors: list[ParseError] = field(default_factory=list, repr=False, compare=False)
 
     def merge(self, reason: str, count: int = 1) -> None:
         if count:
@@ -101,8 +103,16 @@ class Report:
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def cannot_read(self, path: str, message: str, line: int | None = None) -> None:
-        where = f"{path}:{line}" if line is not None else path
-        self.unreadable.append(f"{where}: {message}")
+        error = ParseError(path, message, line)
+        self.errors.append(error)
+        self.unreadable.append(str(error))
+
+    def raise_unreadable(self) -> None:
+        """Raise the first place that cannot be read (naming how many more), if any."""
+        if self.errors:
+            first, more = self.errors[0], len(self.errors) - 1
+            suffix = f" (and {more} more that cannot be read)" if more else ""
+            raise ParseError(first.path, first.message + suffix, first.line)
 
 
 def versions_of_one_highlight(first: str, second: str) -> bool:

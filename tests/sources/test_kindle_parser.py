@@ -116,7 +116,7 @@ def test_page_only_clips_and_old_abbreviated_ranges() -> None:
     assert (page.location, page.highlighted_at) == ("page 7", "2020-06-01T13:02:03")
     assert (old.text, old.location, old.highlighted_at) == (
         "B. C.",
-        "Location 2054-58",
+        "Location 2054-2058",
         "2020-06-01T00:06:00",
     )
 
