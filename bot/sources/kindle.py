@@ -71,31 +71,23 @@ _CJK_HALF_DAY = {"下午": 12, "午後": 12, "上午": 0, "午前": 0}
 # A date is read as tokens: a clock time, numbers (year, day), words (month, am/pm).
 _DATE_TOKEN = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?|(\d+)|([^\W\d_]+)")
 _HALF_DAY = {"am": 0, "a": 0, "pm": 12, "p": 12}
+# Month names (and their abbreviations and grammatical cases) per device language.
+_MONTH_NAMES = (
+    "january jan januar enero janvier gennaio janeiro januari января январь",
+    "february feb februar febrero février febbraio fevereiro februari февраля февраль",
+    "march mar märz marzo mars março maart марта март",
+    "april apr abril avril aprile апреля апрель",
+    "may mai mayo maggio maio mei мая май",
+    "june jun juni junio juin giugno junho июня июнь",
+    "july jul juli julio juillet luglio julho июля июль",
+    "august aug agosto août augustus августа август",
+    "september sep sept septiembre setiembre septembre settembre setembro сентября сентябрь",
+    "october oct oktober octubre octobre ottobre outubro октября октябрь",
+    "november nov noviembre novembre novembro ноября ноябрь",
+    "december dec dezember diciembre décembre dicembre dezembro декабря декабрь",
+)
 _MONTHS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("january", "jan", "januar", "enero", "janvier", "gennaio", "janeiro", "januari")
-            + ("января", "январь"),
-            ("february", "feb", "februar", "febrero", "février", "febbraio", "fevereiro")
-            + ("februari", "февраля", "февраль"),
-            ("march", "mar", "märz", "marzo", "mars", "março", "maart", "марта", "март"),
-            ("april", "apr", "abril", "avril", "aprile", "апреля", "апрель"),
-            ("may", "mai", "mayo", "maggio", "maio", "mei", "мая", "май"),
-            ("june", "jun", "juni", "junio", "juin", "giugno", "junho", "июня", "июнь"),
-            ("july", "jul", "juli", "julio", "juillet", "luglio", "julho", "июля", "июль"),
-            ("august", "aug", "agosto", "août", "augustus", "августа", "август"),
-            ("september", "sep", "sept", "septiembre", "setiembre", "septembre", "settembre")
-            + ("setembro", "сентября", "сентябрь"),
-            ("october", "oct", "oktober", "octubre", "octobre", "ottobre", "outubro")
-            + ("октября", "октябрь"),
-            ("november", "nov", "noviembre", "novembre", "novembro", "ноября", "ноябрь"),
-            ("december", "dec", "dezember", "diciembre", "décembre", "dicembre", "dezembro")
-            + ("декабря", "декабрь"),
-        ),
-        start=1,
-    )
-    for name in names
+    name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names.split()
 }
 # Kindle writes this instead of the text once the publisher's clipping limit for a
 # book is reached: "<You have reached the clipping limit for this item>", in the
@@ -277,9 +269,12 @@ def _without_placeholder(clip: _Clip) -> str:
     """The clip's text without the clipping-limit placeholder, which takes the place of
     the whole text, or of its end when the limit was reached within the highlight."""
     match = _PLACEHOLDER.search(clip.text, max(0, len(clip.text) - 170))
-    if match is not None and match.end() == len(clip.text):
-        if _PLACEHOLDER_WORDS.search(match.group()) is not None:
-            clip.text = clip.text[: match.start()].rstrip()
+    if (
+        match is not None
+        and match.end() == len(clip.text)
+        and _PLACEHOLDER_WORDS.search(match.group()) is not None
+    ):
+        clip.text = clip.text[: match.start()].rstrip()
     return clip.text
 
 
@@ -311,10 +306,9 @@ def _position(meta: str) -> tuple[str | None, str | None, int, int]:
     The location wins over the page when both are given: it is finer and always
     present on Kindle books; words are given in English whatever the device language.
     """
-    location = None
     # The last one: some firmware writes "at location 5 | location 70-71" (page, place).
-    for location in _LOCATION.finditer(meta):
-        pass
+    locations = list(_LOCATION.finditer(meta))
+    location = locations[-1] if locations else None
     if location is not None:
         start = int(location["start"])
         end = _range_end(start, location["end"])
