@@ -222,7 +222,7 @@ def _read_clip(
         meta, body, meta_line = "", [], line
     meta = unicodedata.normalize("NFC", meta.strip(" \t\ufeff").lower())
     kind = _meta_kind(meta)
-    if kind is None and first:
+    if kind is None and first and not meta.startswith(_BULLETS):
         # The end of a clip whose start was cut off (files get trimmed by hand).
         report.skip(FRAGMENT)
         return None

@@ -11,6 +11,7 @@ from store_helpers import book, column, count, snapshot
 
 from bot.sources.model import Takeaway
 from bot.store import MARK_END, MARK_START, ImportResult, Store
+from bot.store.takeaways import prepare, write_batch
 
 BOOK = [
     book("You do not rise to the level of your goals.", 10, note="Key idea", tags=("habits",)),
@@ -307,3 +308,60 @@ async def test_transactions_do_not_nest_and_do_not_hang(store: Store) -> None:
         assert store.db.in_transaction
     assert not store.db.in_transaction
     assert await store.import_takeaways(BOOK) == ImportResult(3, 0, 0)
+
+
+async def old_format(store: Store) -> None:
+    """Turn the store into one written before idents told texts at one place apart.
+
+    Back then a located takeaway's ident was its source's digest and its place's digest
+    alone: exactly the first 32 characters of today's (place, then text).
+    """
+    await store.db.execute(
+        "UPDATE takeaways SET ident = substr(ident, 1, 32) WHERE location IS NOT NULL"
+    )
+    await store.db.commit()
+
+
+async def test_a_database_of_the_old_identity_format_is_moved_over_without_duplicates(
+    store: Store,
+) -> None:
+    await store.import_takeaways([book("Habits compound.", 10), book("Systems win.", 20)])
+    await old_format(store)
+    ids = await column(store, "SELECT id FROM takeaways ORDER BY id")
+
+    # The old format kept one row per location: the second text at 10 had been lost.
+    again = [book("Habits compound.", 10), book("Identity first.", 10), book("Systems win.", 20)]
+    assert await store.import_takeaways(again) == ImportResult(new=1, updated=0, unchanged=2)
+
+    assert await column(store, "SELECT id FROM takeaways ORDER BY id LIMIT 2") == ids
+    assert await column(store, "SELECT count(*) FROM takeaways WHERE length(ident) <> 48") == [0]
+    assert await store.import_takeaways(again) == ImportResult(0, 0, 3)
+
+
+async def test_an_old_format_row_is_taken_by_the_text_now_at_its_place(store: Store) -> None:
+    # Old idents meant "the highlight at this location": a text edited beyond recognition
+    # there updated the row, and still does once, rather than adding a second row.
+    await store.import_takeaways([book("Draft wording.", 10)])
+    await old_format(store)
+    [old_id] = await column(store, "SELECT id FROM takeaways")
+
+    assert await store.import_takeaways([book("Final wording.", 10)]) == ImportResult(0, 1, 0)
+    assert await column(store, "SELECT id, text FROM takeaways") == [old_id]
+    assert await column(store, "SELECT text FROM takeaways") == ["Final wording."]
+
+
+async def test_idents_trading_places_within_one_batch_keep_every_row(store: Store) -> None:
+    # The stored "P q." is extended by the first file; the second gives both versions:
+    # the row moves to the new ident while the old ident is taken by a new row.
+    await store.import_takeaways([book("P q.", 10)])
+    [old_id] = await column(store, "SELECT id FROM takeaways")
+    first = prepare([book("P q, r.", 10)])
+    second = prepare([book("P q.", 10), book("P q, r.", 10)])
+    async with store.transaction() as db:
+        result = await write_batch(db, [first, second])
+    assert result.results == [ImportResult(0, 1, 0), ImportResult(1, 0, 1)]
+    rows = await store.db.execute_fetchall("SELECT id, text FROM takeaways ORDER BY id")
+    assert [tuple(row) for row in rows] == [(old_id, "P q, r."), (old_id + 1, "P q.")]
+    assert await store.import_takeaways([book("P q.", 10), book("P q, r.", 10)]) == (
+        ImportResult(0, 0, 2)
+    )
