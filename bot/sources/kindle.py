@@ -125,7 +125,7 @@ class _Clip:
     highlighted_at: str | None
     notes: list[str] = field(default_factory=list)
     superseded: bool = False
-    core: str = ""  # the text as ``comparable`` sees it
+    core: str = ""  # the text as ``comparable`` sees it, once needed (``_versions``)
 
     @property
     def book(self) -> tuple[str | None, str | None, str | None]:
@@ -158,7 +158,7 @@ def looks_like_kindle_without_separators(head: str) -> bool:
     found = 0
     for match in META_LINE.finditer(head):
         line = match.group(0).lower()
-        if _kind(line) is not None and (_LOCATION.search(line) or _PAGE.search(line)):
+        if _kind(line.split("|")) is not None and (_LOCATION.search(line) or _PAGE.search(line)):
             found += 1
             if found >= 2:
                 return True
@@ -168,12 +168,8 @@ def looks_like_kindle_without_separators(head: str) -> bool:
 def _read_clips(text: str, name: str, report: Report) -> list[_Clip]:
     """Clips in file order; what is not one is reported with its line."""
     clips = []
-    lines = split_lines(text)
-    first_separator = next(
-        (number for number, line in enumerate(lines, 1) if _is_separator(line)), len(lines)
-    )
-    for order, (line, chunk) in enumerate(_chunks(lines)):
-        clip = _read_clip(order, line, chunk, name, report, first=line <= first_separator)
+    for order, (index, line, chunk) in enumerate(_chunks("\n".join(split_lines(text)))):
+        clip = _read_clip(order, line, chunk, name, report, first=index == 0)
         if clip is None:
             continue
         if clip.kind == _BOOKMARK:
@@ -183,27 +179,22 @@ def _read_clips(text: str, name: str, report: Report) -> list[_Clip]:
         elif not _without_placeholder(clip):
             report.skip(PLACEHOLDERS)
         else:
-            clip.core = comparable(clip.text)
             clips.append(clip)
     return clips
 
 
-def _chunks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """(line number of the first non-blank line, lines) of each non-blank chunk."""
-    start = 0
-    for index in range(len(lines) + 1):
-        if index < len(lines) and not _is_separator(lines[index]):
-            continue
-        chunk = lines[start:index]
-        for offset, line in enumerate(chunk):
-            if line.strip(" \t\ufeff"):
-                yield start + offset + 1, chunk[offset:]
-                break
-        start = index + 1
-
-
-def _is_separator(line: str) -> bool:
-    return line.startswith(("=", "\ufeff=")) and SEPARATOR.match(line) is not None
+def _chunks(text: str) -> Iterator[tuple[int, int, list[str]]]:
+    """(index among all chunks, line number of its first non-blank line, its lines from
+    there) of every non-blank chunk between separators."""
+    line = 1  # where the current chunk starts
+    for index, chunk in enumerate(SEPARATOR.split(text)):
+        content = chunk.lstrip(" \t\n\ufeff")
+        if content.strip():
+            # Back to the start of the first non-blank line (it may be indented).
+            lead = chunk.count("\n", 0, len(chunk) - len(content))
+            first = chunk.split("\n")[lead:]
+            yield index, line + lead, first
+        line += chunk.count("\n")
 
 
 def _read_clip(
@@ -220,8 +211,11 @@ def _read_clip(
         meta_line = line + 1
     else:
         meta, body, meta_line = "", [], line
-    meta = unicodedata.normalize("NFC", meta.strip(" \t\ufeff").lower())
-    kind = _meta_kind(meta)
+    meta = meta.strip(" \t\ufeff").lower()
+    if not meta.isascii():
+        meta = unicodedata.normalize("NFC", meta)
+    parts = meta.split("|")
+    kind = _kind(parts) if len(parts) > 1 and meta.startswith(_BULLETS) else None
     if kind is None and first and not meta.startswith(_BULLETS):
         # The end of a clip whose start was cut off (files get trimmed by hand).
         report.skip(FRAGMENT)
@@ -231,8 +225,7 @@ def _read_clip(
         report.cannot_read(name, f"{problem}: {meta[:60]!r}", meta_line)
         return None
     title, author = _title_author(head)
-    location, axis, start, end = _position(meta)
-    parts = meta.split("|")
+    location, axis, start, end = _position(parts)
     return _Clip(
         order=order,
         title=title,
@@ -243,7 +236,7 @@ def _read_clip(
         axis=axis,
         start=start,
         end=end,
-        highlighted_at=_date(parts[-1]) if len(parts) > 1 else None,
+        highlighted_at=_date(parts[-1]),
     )
 
 
@@ -251,18 +244,21 @@ def _meta_kind(meta: str) -> str | None:
     """The kind of a lower-cased (or not yet) meta line; None if it is not one."""
     if not meta.startswith(_BULLETS) or "|" not in meta:
         return None
-    return _kind(meta.lower())
+    return _kind(meta.lower().split("|"))
 
 
-def _kind(meta: str) -> str | None:
-    """Kind from the lower-cased meta line, in any device language.
+def _kind(parts: list[str]) -> str | None:
+    """Kind from the lower-cased meta line's parts, in any device language.
 
     Looked for in every part but the last (the date, whose words could be taken for a
-    kind): Japanese devices put the page before the kind ("12ページ|位置No. 1のメモ").
+    kind), the first one first: Japanese devices put the page before the kind
+    ("12ページ|位置No. 1のメモ").
     """
-    parts = meta.split("|")
-    match = _KIND.search("|".join(parts[:-1]) if len(parts) > 1 else meta)
-    return _KINDS[match.lastindex or 0] if match is not None else None
+    for part in parts[:-1]:
+        match = _KIND.search(part)
+        if match is not None:
+            return _KINDS[match.lastindex or 0]
+    return None
 
 
 def _without_placeholder(clip: _Clip) -> str:
@@ -300,21 +296,25 @@ def _title_author(line: str) -> tuple[str | None, str | None]:
     return line, None
 
 
-def _position(meta: str) -> tuple[str | None, str | None, int, int]:
+def _position(parts: list[str]) -> tuple[str | None, str | None, int, int]:
     """Human location plus a numeric range for comparing clips of one book.
 
     The location wins over the page when both are given: it is finer and always
     present on Kindle books; words are given in English whatever the device language.
     """
-    # The last one: some firmware writes "at location 5 | location 70-71" (page, place).
-    locations = list(_LOCATION.finditer(meta))
-    location = locations[-1] if locations else None
+    # Looked for in the parts before the date, the last one first: some firmware writes
+    # "at location 5 | location 70-71" (a page, then the place).
+    location = None
+    for part in reversed(parts[:-1]):
+        location = _LOCATION.search(part)
+        if location is not None:
+            break
     if location is not None:
         start = int(location["start"])
         end = _range_end(start, location["end"])
         shown = f"{start}-{end}" if location["end"] else str(start)
         return f"Location {shown}", "loc", start, end
-    page = _PAGE.search(meta)
+    page = _PAGE.search("|".join(parts[:-1]))
     if page is None:
         return None, None, -1, -1
     number = page["page"] or page["zh"] or page["ja"]
@@ -414,11 +414,20 @@ def _mark_superseded(clips: list[_Clip], *, same_start: bool = False) -> int:
             else:
                 active = [other for other in active if other.end >= clip.start]
             for other in active:
-                if other.core in clip.core or clip.core in other.core:
+                if _versions(other, clip):
                     older = other if other.order < clip.order else clip
                     older.superseded = True
             active.append(clip)
     return sum(clip.superseded for clip in clips)
+
+
+def _versions(first: _Clip, second: _Clip) -> bool:
+    """``versions_of_one_highlight``, with each clip's comparable text worked out once
+    and only for clips that overlap another."""
+    a = first.core or comparable(first.text)
+    b = second.core or comparable(second.text)
+    first.core, second.core = a, b
+    return bool(a) and bool(b) and (a in b or b in a)
 
 
 def _attach_notes(highlights: list[_Clip], notes: list[_Clip]) -> list[_Clip]:
