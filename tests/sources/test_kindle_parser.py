@@ -420,3 +420,19 @@ def test_kindle_clips_without_separators_are_refused_not_read_as_a_list() -> Non
 
     with pytest.raises(ParseError, match=r"looks like Kindle clippings.*=========="):
         parse_text(text, "My Clippings.txt")
+
+
+def test_a_clip_without_a_title_line_and_an_article_clip_are_read() -> None:
+    untitled, article = parse_text(
+        "\n- Your Highlight on Location 1-2 | Added on May 1, 2020\n\nNo title.\n==========\n"
+        "Blog (Web)\n- Clip This Article at Location 850 | Added on Thursday, 27 March 2014 "
+        "10:01:23\n\nThe whole article.\n==========\n",
+        "My Clippings.txt",
+    )
+
+    assert (untitled.title, untitled.text, untitled.location) == (None, "No title.", "Location 1-2")
+    assert (article.title, article.text, article.location) == (
+        "Blog",
+        "The whole article.",
+        "Location 850",
+    )
