@@ -196,14 +196,18 @@ class ImportSummary:
             lines += [f"  {result.describe()}" for result in shown if not result.failed]
             if len(shown) < len(self.per_file):
                 lines.append(f"  ... and {len(self.per_file) - len(shown)} more files")
+        failures: list[str] = []
         for result in self.per_file:
-            lines += [f"  failed: {error}" for error in result.failed[:_FAILURES_SHOWN]]
+            failures += [f"  failed: {error}" for error in result.failed[:_FAILURES_SHOWN]]
             if len(result.failed) > _FAILURES_SHOWN:
                 more = len(result.failed) - _FAILURES_SHOWN
-                lines.append(f"  failed: {result.name}: and {more} more places")
+                failures.append(f"  failed: {result.name}: and {more} more places")
         owned = sum(len(result.failed) for result in self.per_file)
-        lines += [f"  failed: {error}" for error in self.failed[owned:]]
-        return "\n".join(lines)
+        failures += [f"  failed: {error}" for error in self.failed[owned:]]
+        if files_shown is not None and len(failures) > files_shown:
+            hidden = len(failures) - files_shown
+            failures = [*failures[:files_shown], f"  ... and {hidden} more failures"]
+        return "\n".join(lines + failures)
 
 
 def _reasons(counts: dict[str, int]) -> str:

@@ -112,3 +112,7 @@ def test_the_text_summary_lists_files_up_to_a_limit() -> None:
         summary.add(FileResult(f"f{index}.md", parsed=1, new=1))
     assert "... and 2 more files" in summary.describe()
     assert "f11.md" in summary.describe(files_shown=None)
+    for index in range(12):
+        summary.add(FileResult(f"bad{index}.md", failed=[f"bad{index}.md:1: broken"]))
+    assert "... and 2 more failures" in summary.describe()
+    assert "bad11.md:1: broken" in summary.describe(files_shown=None)
