@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import b_daily, b_http, b_import, b_memory, b_readwise, b_store
+from bench import b_daily, b_http, b_import, b_import_mixed, b_memory, b_readwise, b_store
 from bench.report import Figure
 from bench.sysinfo import describe
 from bench.workspace import FULL, QUICK, Workspace
@@ -24,6 +24,7 @@ Benchmark = Callable[[Workspace], Awaitable[list[Figure]]]
 
 BENCHMARKS: dict[str, tuple[Benchmark, str]] = {
     "import": (b_import.run, "parse + store + index exports, then re-import them"),
+    "import-mixed": (b_import_mixed.run, "Kindle in six languages + Readwise; summaries add up"),
     "search": (b_store.run_search, "full-text search p50/p99, and a LIKE scan to compare"),
     "pick": (b_store.run_pick, "random and next-in-round picks, small vs large collection"),
     "daily": (b_daily.run, "the daily run's bookkeeping with a no-op send"),

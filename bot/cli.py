@@ -27,7 +27,7 @@ from bot.clock import system_clock
 from bot.importer import import_paths
 from bot.ops import DEFAULT_MAX_AGE, Restored, RestoreError, backup, check_health, restore
 from bot.settings import Settings
-from bot.sources import iter_source_files, parse_path
+from bot.sources import iter_source_files, parse_bytes_report, read_path
 from bot.sources.model import ParseError
 from bot.store import (
     MARK_END,
@@ -112,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("import", parents=[db], help="import highlight exports into the database")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="files or folders")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=cmd_import)
 
     p = sub.add_parser("parse", help="parse exports and print the takeaways (no database)")
@@ -200,7 +201,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     async def go() -> int:
         async with await Store.open(settings.database_path) as store:
             summary = await import_paths(store, args.paths, progress=terminal_progress())
-        print(summary.describe())
+        if args.json:
+            print(json.dumps(summary.to_json(), ensure_ascii=False, indent=2))
+        else:
+            print(summary.describe(files_shown=None))
         return 1 if summary.failed else 0
 
     return asyncio.run(go())
@@ -216,10 +220,23 @@ def cmd_parse(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     for path in files:
         try:
-            items.extend(t.to_json() for t in parse_path(path))
+            takeaways, report = parse_bytes_report(read_path(path), str(path))
         except ParseError as error:
             print(f"takeaways-bot: {error}", file=sys.stderr)
             failed = True
+            continue
+        items.extend(t.to_json() for t in takeaways)
+        # What the file held besides these takeaways, so that nothing goes unmentioned.
+        for problem in report.unreadable:
+            print(f"takeaways-bot: {problem}", file=sys.stderr)
+        failed = failed or bool(report.unreadable)
+        left_out = [
+            f"{count} {label} ({reason})"
+            for label, reasons in (("merged", report.merged), ("skipped", report.skipped))
+            for reason, count in reasons.items()
+        ]
+        if left_out:
+            print(f"{path}: {len(takeaways)} takeaways; {', '.join(left_out)}", file=sys.stderr)
     if args.json:
         json.dump(items, sys.stdout, ensure_ascii=False, indent=2)
         print()

@@ -1,8 +1,13 @@
-"""Files -> takeaways -> SQLite, all or nothing per file.
+"""Files -> takeaways -> SQLite, all or nothing per file, and nothing lost silently.
 
 A file that fails to parse (or to store) imports nothing and is reported by name; the
-other files still import. Parsing runs in a worker thread so a bot that imports at
-start (or on /reload) keeps answering while it works.
+other files still import. A file with a clip or row that cannot be read fails whole,
+each such place named ``path:line: reason``: importing the rest of it would leave the
+collection half in step with the file, and the reader could not tell what is missing.
+For every other file the summary adds up: what the parser read ("parsed") is new,
+updated or unchanged, or merged into another takeaway, or skipped by design, each
+with its reason. Parsing runs in a worker thread so a bot that imports at start (or
+on /reload) keeps answering while it works.
 
 Speed (docs/performance.md) comes from three things:
 
@@ -29,12 +34,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from hashlib import blake2b
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
 import bot
-from bot.sources import iter_source_files, parse_bytes, read_path
-from bot.sources.model import ParseError, Takeaway
+from bot.sources import iter_source_files, parse_bytes_report, read_path
+from bot.sources.model import ParseError, Report, Takeaway
 from bot.store import Store
 from bot.store.takeaways import (
     BatchResult,
@@ -62,22 +68,161 @@ _CHUNK_BYTES = 2_000_000
 _AHEAD_CHUNKS = 4
 
 
+# Takeaways given twice within one file with the same identity (see ``prepare``).
+DUPLICATES = "duplicates"
+# Unreadable places listed per failed file in the text summary (``--json`` has all).
+_FAILURES_SHOWN = 5
+# Files listed one by one in the default text summary (Telegram messages are short).
+_FILES_SHOWN = 10
+
+
+@dataclass(slots=True)
+class FileResult:
+    """One file's part of an import. Unless it failed, it adds up:
+    ``parsed == new + updated + unchanged + sum(merged) + sum(skipped)``."""
+
+    name: str
+    # What the parser read: the takeaways it gave, plus what it merged or skipped.
+    parsed: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    # ``path[:line]: reason`` each; a failed file imported nothing and counts nothing.
+    failed: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.name,
+            "parsed": self.parsed,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged": dict(self.merged),
+            "skipped": dict(self.skipped),
+            "failed": list(self.failed),
+        }
+
+    def describe(self) -> str:
+        """``name: 557 parsed = 553 new + 4 merged (4 duplicates of earlier clips)``."""
+        if self.failed:
+            return f"{self.name}: failed"
+        terms = [
+            f"{count} {label}"
+            for count, label in (
+                (self.new, "new"),
+                (self.updated, "updated"),
+                (self.unchanged, "unchanged"),
+            )
+            if count
+        ]
+        for label, reasons in (("merged", self.merged), ("skipped", self.skipped)):
+            if reasons:
+                terms.append(f"{sum(reasons.values())} {label} ({_reasons(reasons)})")
+        return f"{self.name}: {self.parsed} parsed = {' + '.join(terms) or '0 stored'}"
+
+
 @dataclass(slots=True)
 class ImportSummary:
+    """A whole import: the totals of its files, and each file's own result."""
+
     new: int = 0
     updated: int = 0
     unchanged: int = 0
     files: int = 0
+    # Every ``path[:line]: reason`` that made a file (or the import) fail.
     failed: list[str] = field(default_factory=list)
+    parsed: int = 0
+    merged: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+    per_file: list[FileResult] = field(default_factory=list)
+    failed_files: int = 0
 
-    def describe(self) -> str:
-        """The one-paragraph summary shown by the CLI and to admins in Telegram."""
+    def add(self, result: FileResult) -> None:
+        """Count one file (failed or not) into the totals."""
+        self.files += 1
+        self.per_file.append(result)
+        if result.failed:
+            self.failed_files += 1
+            self.failed.extend(result.failed)
+            return
+        self.parsed += result.parsed
+        self.new += result.new
+        self.updated += result.updated
+        self.unchanged += result.unchanged
+        for totals, counts in ((self.merged, result.merged), (self.skipped, result.skipped)):
+            for reason, count in counts.items():
+                totals[reason] = totals.get(reason, 0) + count
+
+    def fail(self, message: str) -> None:
+        """A failure that belongs to no one file (a missing folder, nothing to import)."""
+        self.failed_files += 1
+        self.failed.append(message)
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``import --json`` prints: the text summary's numbers, every file's too."""
+        return {
+            "files": self.files,
+            "parsed": self.parsed,
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged": dict(self.merged),
+            "skipped": dict(self.skipped),
+            "failed": list(self.failed),
+            "per_file": [result.to_json() for result in self.per_file],
+        }
+
+    def describe(self, files_shown: int | None = _FILES_SHOWN) -> str:
+        """The summary shown by the CLI (every file) and to admins in Telegram (the
+        first ``files_shown`` files, so the message stays short)."""
         lines = [
             f"{self.files} file{'s' if self.files != 1 else ''}: {self.new} new, "
-            f"{self.updated} updated, {self.unchanged} unchanged, {len(self.failed)} failed"
+            f"{self.updated} updated, {self.unchanged} unchanged, {self.failed_files} failed"
         ]
-        lines += [f"  failed: {error}" for error in self.failed]
-        return "\n".join(lines)
+        merged, skipped = sum(self.merged.values()), sum(self.skipped.values())
+        if merged or skipped:
+            stored = self.new + self.updated + self.unchanged
+            lines.append(
+                f"  {self.parsed} parsed = {stored} stored + {merged} merged + {skipped} skipped"
+            )
+            if merged:
+                lines.append(f"  merged: {_reasons(self.merged)}")
+            if skipped:
+                lines.append(f"  skipped: {_reasons(self.skipped)}")
+        if self.files > 1:
+            shown = self.per_file if files_shown is None else self.per_file[:files_shown]
+            lines += [f"  {result.describe()}" for result in shown if not result.failed]
+            if len(shown) < len(self.per_file):
+                lines.append(f"  ... and {len(self.per_file) - len(shown)} more files")
+        failures: list[str] = []
+        for result in self.per_file:
+            failures += [f"  failed: {error}" for error in result.failed[:_FAILURES_SHOWN]]
+            if len(result.failed) > _FAILURES_SHOWN:
+                more = len(result.failed) - _FAILURES_SHOWN
+                failures.append(f"  failed: {result.name}: and {more} more places")
+        owned = sum(len(result.failed) for result in self.per_file)
+        failures += [f"  failed: {error}" for error in self.failed[owned:]]
+        if files_shown is not None and len(failures) > files_shown:
+            hidden = len(failures) - files_shown
+            failures = [*failures[:files_shown], f"  ... and {hidden} more failures"]
+        return "\n".join(lines + failures)
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    return ", ".join(f"{count} {reason}" for reason, count in counts.items())
+
+
+def file_result(
+    name: str, takeaways: Sequence[Takeaway], report: Report, prepared: Prepared
+) -> FileResult:
+    """What a parsed and prepared file holds, before it is written."""
+    merged = dict(report.merged)
+    if prepared.duplicates:
+        merged[DUPLICATES] = merged.get(DUPLICATES, 0) + prepared.duplicates
+    parsed = len(takeaways) + sum(report.merged.values()) + sum(report.skipped.values())
+    return FileResult(name, parsed, merged=merged, skipped=dict(report.skipped))
 
 
 async def import_paths(
@@ -89,11 +234,11 @@ async def import_paths(
     try:
         files = list(iter_source_files(paths))
     except ParseError as error:
-        summary.failed.append(str(error))
+        summary.fail(str(error))
         return summary
     if not files:
         names = ", ".join(str(p) for p in paths)
-        summary.failed.append(f"{names}: no export files found (.md .txt .csv .jsonl .json)")
+        summary.fail(f"{names}: no export files found (.md .txt .csv .jsonl .json)")
         return summary
     await _Import(store, summary).run(files, progress)
     return summary
@@ -102,27 +247,44 @@ async def import_paths(
 async def import_upload(store: Store, data: bytes, filename: str) -> ImportSummary:
     """Import one uploaded file (an admin's Telegram document)."""
     summary = ImportSummary()
-    await import_one(store, summary, filename, partial(parse_bytes, data, filename))
+    await import_one(store, summary, filename, partial(parse_bytes_report, data, filename))
     return summary
 
 
 async def import_one(
-    store: Store, summary: ImportSummary, name: str, parse: Callable[[], list[Takeaway]]
+    store: Store,
+    summary: ImportSummary,
+    name: str,
+    parse: Callable[[], tuple[list[Takeaway], Report]],
 ) -> None:
     """Parse (in a worker thread) and store one file in one transaction; count the result."""
-    summary.files += 1
     try:
-        takeaways = await asyncio.to_thread(parse)
+        takeaways, report = await asyncio.to_thread(parse)
+        if report.unreadable:
+            summary.add(FileResult(name, failed=list(report.unreadable)))
+            return
         result = await store.import_takeaways(takeaways)
     except ParseError as error:
-        summary.failed.append(str(error))
+        summary.add(FileResult(name, failed=[str(error)]))
         return
     except sqlite3.Error as error:
-        summary.failed.append(f"{name}: could not be stored: {error}")
+        summary.add(FileResult(name, failed=[f"{name}: could not be stored: {error}"]))
         return
-    summary.new += result.new
-    summary.updated += result.updated
-    summary.unchanged += result.unchanged
+    merged = dict(report.merged)
+    if result.merged:
+        merged[DUPLICATES] = merged.get(DUPLICATES, 0) + result.merged
+    parsed = len(takeaways) + sum(report.merged.values()) + sum(report.skipped.values())
+    summary.add(
+        FileResult(
+            name,
+            parsed,
+            result.new,
+            result.updated,
+            result.unchanged,
+            merged,
+            dict(report.skipped),
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -133,6 +295,7 @@ async def import_one(
 class _Parsed:
     digest: str
     prepared: Prepared
+    result: FileResult  # parsed, merged and skipped; the store fills in the rest
 
 
 @dataclass(slots=True)
@@ -144,7 +307,7 @@ class _Same:
 
 @dataclass(slots=True)
 class _Failed:
-    message: str
+    messages: list[str]
 
 
 _Outcome = _Parsed | _Same | _Failed
@@ -165,10 +328,17 @@ def _read_and_parse(
             digest = blake2b(data, digest_size=16).hexdigest()
             if digest == known:
                 outcomes.append(_Same(digest))
-            else:
-                outcomes.append(_Parsed(digest, prepare(parse_bytes(data, str(path)))))
+                continue
+            takeaways, report = parse_bytes_report(data, str(path))
+            if report.unreadable:
+                outcomes.append(_Failed(list(report.unreadable)))
+                continue
+            prepared = prepare(takeaways)
+            outcomes.append(
+                _Parsed(digest, prepared, file_result(str(path), takeaways, report, prepared))
+            )
         except ParseError as error:
-            outcomes.append(_Failed(str(error)))
+            outcomes.append(_Failed([str(error)]))
     return outcomes
 
 
@@ -184,11 +354,18 @@ class _Memo:
     generation: int  # the value of _GENERATION_KEY just after that import
     takeaways: int  # distinct takeaways the file holds (counted as "unchanged")
     sources: tuple[str, ...]  # source_prefix() of each of its sources
+    # What the parser read, merged and skipped, so that a file not parsed again is
+    # summed up as it was then.
+    parsed: int = 0
+    merged: tuple[tuple[str, int], ...] = ()
+    skipped: tuple[tuple[str, int], ...] = ()
 
 
 # Memos change meaning when parsing or identity changes: a new version of the bot
-# starts afresh (one full re-import), as does bumping _MEMO_FORMAT.
-_MEMO_FORMAT = 1
+# starts afresh (one full re-import), as does bumping _MEMO_FORMAT. 2: different texts
+# at one location got identities of their own (every file is parsed once again, which
+# also moves stored takeaways to the new identities), and memos hold the file's counts.
+_MEMO_FORMAT = 2
 _VERSION = f"{bot.__version__}/{_MEMO_FORMAT}"
 _FILE_KEY = "import.file:"  # + digest of the file's absolute path -> _Memo as JSON
 
@@ -251,6 +428,9 @@ class _Memos:
                     result.generation,
                     len(prepared.rows),
                     tuple(source_prefix(source) for source in prepared.sources),
+                    parsed.result.parsed,
+                    tuple(parsed.result.merged.items()),
+                    tuple(parsed.result.skipped.items()),
                 )
                 if settled
                 else None
@@ -290,6 +470,9 @@ def _encode(memo: _Memo) -> str:
             "generation": memo.generation,
             "takeaways": memo.takeaways,
             "sources": memo.sources,
+            "parsed": memo.parsed,
+            "merged": dict(memo.merged),
+            "skipped": dict(memo.skipped),
         },
         separators=(",", ":"),
     )
@@ -306,6 +489,9 @@ def _decode(value: str) -> _Memo | None:
             int(data["generation"]),
             int(data["takeaways"]),
             tuple(str(prefix) for prefix in data["sources"]),
+            int(data["parsed"]),
+            tuple((str(reason), int(count)) for reason, count in data["merged"].items()),
+            tuple((str(reason), int(count)) for reason, count in data["skipped"].items()),
         )
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -404,7 +590,6 @@ class _Import:
         await queue.put(None)
 
     async def _take(self, path: Path, key: str, outcome: _Outcome) -> None:
-        self.summary.files += 1
         if isinstance(outcome, _Same):
             memo = self.memos.valid(key)
             if memo is not None and set(memo.sources) & self.pending.sources:
@@ -413,12 +598,20 @@ class _Import:
                 await self._flush()
                 memo = self.memos.valid(key)
             if memo is not None and memo.digest == outcome.digest:
-                self.summary.unchanged += memo.takeaways
+                self.summary.add(
+                    FileResult(
+                        str(path),
+                        memo.parsed,
+                        unchanged=memo.takeaways,
+                        merged=dict(memo.merged),
+                        skipped=dict(memo.skipped),
+                    )
+                )
                 return
             # Outdated since the worker looked (an earlier batch of this import): parse.
             (outcome,) = await asyncio.to_thread(_read_and_parse, [(path, None)])
         if isinstance(outcome, _Failed):
-            self.summary.failed.append(outcome.message)
+            self.summary.add(FileResult(str(path), failed=outcome.messages))
             return
         assert isinstance(outcome, _Parsed)
         self.pending.add(path, key, outcome)
@@ -446,13 +639,17 @@ class _Import:
                 for file in files:
                     await self._write([file])
             else:
-                self.summary.failed.append(f"{files[0][0]}: could not be stored: {error}")
+                path = files[0][0]
+                self.summary.add(
+                    FileResult(str(path), failed=[f"{path}: could not be stored: {error}"])
+                )
             return
         await self.memos.committed(self.store.db, result, memos)
-        for counts in result.results:
-            self.summary.new += counts.new
-            self.summary.updated += counts.updated
-            self.summary.unchanged += counts.unchanged
+        for (_, _, parsed), counts in zip(files, result.results, strict=True):
+            parsed.result.new = counts.new
+            parsed.result.updated = counts.updated
+            parsed.result.unchanged = counts.unchanged
+            self.summary.add(parsed.result)
 
 
 def _chunks(items: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:

@@ -72,8 +72,14 @@ def read_path(path: Path) -> bytes:
 
 
 def parse_bytes(data: bytes, name: str) -> list[Takeaway]:
-    """Takeaways of raw file content (a Telegram upload); ``name`` hints the format."""
-    return _all_read(*parse_bytes_report(data, name), name)
+    """Takeaways of raw file content (a Telegram upload); ``name`` hints the format.
+
+    A file with a clip or row that cannot be read raises ParseError naming its line:
+    without the report, a caller could not know that something is missing.
+    """
+    takeaways, report = parse_bytes_report(data, name)
+    report.raise_unreadable()
+    return takeaways
 
 
 def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
@@ -88,26 +94,11 @@ def parse_bytes_report(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
 
 
 def parse_text(text: str, name: str) -> list[Takeaway]:
-    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing."""
-    return _all_read(*parse_text_report(text, name), name)
-
-
-def _all_read(takeaways: list[Takeaway], report: Report, name: str) -> list[Takeaway]:
-    """The takeaways, or ParseError when part of the file could not be read.
-
-    Callers of the list-only functions get no report, so a row or clip that could not
-    be read must not vanish there: the first such place is raised, as a whole-file
-    failure used to be. Callers that want the rest use the ``*_report`` functions.
-    """
-    if not report.unreadable:
-        return takeaways
-    first = report.unreadable[0].removeprefix(f"{name}:")
-    where, _, message = first.partition(": ")
-    more = len(report.unreadable) - 1
-    message = message + (f" (and {more} more)" if more else "")
-    if where.isdigit():
-        raise ParseError(name, message, int(where))
-    raise ParseError(name, first.strip() + (f" (and {more} more)" if more else ""))
+    """Takeaways of decoded text; ParseError if it is empty, unknown or yields nothing,
+    or if a clip or row of it cannot be read."""
+    takeaways, report = parse_text_report(text, name)
+    report.raise_unreadable()
+    return takeaways
 
 
 def parse_text_report(text: str, name: str) -> tuple[list[Takeaway], Report]:

@@ -98,6 +98,8 @@ def detect_format(text: str, name: str) -> str:
         return JSONL
     if extension == ".csv":
         raise ParseError(name, "not a Readwise CSV export (header not recognised)")
+    if kindle.looks_like_kindle_without_separators(head):
+        raise ParseError(name, "looks like Kindle clippings, but without '==========' lines")
     if extension in _PLAIN_SUFFIXES:
         return PLAIN
     raise ParseError(name, f"unsupported file type {extension!r} (no known export format found)")

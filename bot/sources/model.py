@@ -7,6 +7,7 @@ in bulk, and trivially serialisable to the JSON the CLI prints.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -90,6 +91,8 @@ class Report:
     merged: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)
+    # The same places as errors, for callers that raise the first one.
+    errors: list[ParseError] = field(default_factory=list, repr=False, compare=False)
 
     def merge(self, reason: str, count: int = 1) -> None:
         if count:
@@ -100,5 +103,35 @@ class Report:
             self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def cannot_read(self, path: str, message: str, line: int | None = None) -> None:
-        where = f"{path}:{line}" if line is not None else path
-        self.unreadable.append(f"{where}: {message}")
+        error = ParseError(path, message, line)
+        self.errors.append(error)
+        self.unreadable.append(str(error))
+
+    def raise_unreadable(self) -> None:
+        """Raise the first place that cannot be read (naming how many more), if any."""
+        if self.errors:
+            first, more = self.errors[0], len(self.errors) - 1
+            suffix = f" (and {more} more that cannot be read)" if more else ""
+            raise ParseError(first.path, first.message + suffix, first.line)
+
+
+def versions_of_one_highlight(first: str, second: str) -> bool:
+    """Whether two texts can be one highlight before and after an edit on the device.
+
+    Kindle extends or shortens a highlight by writing it again, and the longer version
+    often replaces the shorter one's final full stop with a comma ("... sich." then
+    "... sich, und ..."), so texts are compared without case, spacing and trailing
+    punctuation: one must contain the other. The parser uses this to fold a file's
+    versions together, the store to update a stored highlight in place.
+    """
+    a, b = comparable(first), comparable(second)
+    return bool(a) and bool(b) and (a in b or b in a)
+
+
+def comparable(text: str) -> str:
+    """The text as edits are compared: lower case, single spaces, no trailing punctuation."""
+    words = " ".join(text.split()).lower()
+    end = len(words)
+    while end and (words[end - 1].isspace() or unicodedata.category(words[end - 1])[0] == "P"):
+        end -= 1
+    return words[:end]

@@ -49,9 +49,13 @@ class ImportResult:
     new: int
     updated: int
     unchanged: int
+    # Takeaways given again within the same import (same identity): folded into the
+    # first one's row, the later version winning, and counted here so none vanishes.
+    merged: int = 0
 
     @property
     def total(self) -> int:
+        """Distinct takeaways of the import: what it leaves stored."""
         return self.new + self.updated + self.unchanged
 
 

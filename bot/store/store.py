@@ -91,7 +91,7 @@ class Store:
         # transaction on this connection could otherwise show it rows about to roll back.
         async with self._exclusive():
             if await _takeaways.unchanged(self.db, prepared):
-                return ImportResult(new=0, updated=0, unchanged=len(prepared.rows))
+                return ImportResult(0, 0, len(prepared.rows), prepared.duplicates)
             async with transaction(self.db) as db:
                 return await _takeaways.write(db, prepared)
 

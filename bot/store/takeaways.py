@@ -27,7 +27,7 @@ from typing import Any, TypeGuard, overload
 
 import aiosqlite
 
-from bot.sources.model import Takeaway
+from bot.sources.model import Takeaway, versions_of_one_highlight
 from bot.store.records import ImportResult, Stats, StoredTakeaway, stored_from_row
 
 # Characters removed from stored text: the search marks (so they can't collide with
@@ -67,6 +67,8 @@ class Prepared:
 
     sources: dict[str, _Source]
     rows: dict[str, _Row]  # identity -> row; later duplicates replaced earlier ones
+    # Takeaways that had the identity of an earlier one in the same import.
+    duplicates: int = 0
 
 
 def prepare(takeaways: Iterable[Takeaway]) -> Prepared:
@@ -80,6 +82,7 @@ def prepare(takeaways: Iterable[Takeaway]) -> Prepared:
     memo: dict[tuple[str | None, str | None, str | None], tuple[str, str, str | None, str | None]]
     memo = {}
     rows: dict[str, _Row] = {}
+    duplicates = 0
     # source prefix + link -> takeaways seen with that link so far in this import
     links: dict[str, int] = {}
     last: tuple[object, ...] = ()
@@ -113,7 +116,10 @@ def prepare(takeaways: Iterable[Takeaway]) -> Prepared:
         if is_own_link(url, source_url):
             repeat = links.get(prefix + url, 0)
             links[prefix + url] = repeat + 1
-        rows[prefix + identity(text, url, source_url, location, repeat)] = (
+        ident = prefix + identity(text, url, source_url, location, repeat)
+        if ident in rows:
+            duplicates += 1
+        rows[ident] = (
             key,
             text,
             note,
@@ -123,7 +129,7 @@ def prepare(takeaways: Iterable[Takeaway]) -> Prepared:
             highlighted_at,
             _digest(content),
         )
-    return Prepared(sources, rows)
+    return Prepared(sources, rows, duplicates)
 
 
 def _merge_source(
@@ -161,11 +167,15 @@ def identity(
 ) -> str:
     """What makes a highlight *the same* highlight on the next import, within its source.
 
-    A per-highlight link survives edits of the text; so does a location, taken from
-    its start because a Kindle edit moves the end of the range ("Location 10-12" then
-    "Location 10-14"). Only when neither exists does the text itself identify the
-    highlight (then an edit makes a new one). The kind prefix keeps a location "12"
-    apart from a highlight "12".
+    A per-highlight link survives edits of the text. Without one, the text identifies
+    the highlight, and where there is a location it is told apart by its place too:
+    the digest of the location's start (a Kindle edit moves only the end of a range,
+    "Location 10-12" then "Location 10-14") followed by the digest of the text. Two
+    different highlights at one place thus never share an identity, while all of a
+    place's takeaways share the ident prefix ``place`` (``_PLACE_CHARS``), so an
+    edited highlight, whose new text is not stored yet, finds its earlier version
+    there and is updated in place (``_Replay``). The kind prefix keeps a location
+    "12" apart from a highlight "12".
 
     One tweet can hold several takeaways ("1. ... 2. ..." split by the parser), all
     with the tweet's link: ``repeat`` (the n-th takeaway with this link in the file)
@@ -176,12 +186,11 @@ def identity(
     file writes a page or two of it rather than one page per takeaway.
     """
     if is_own_link(url, source_url):
-        kind = f"url:{url}" if repeat == 0 else f"url:{url}#{repeat}"
-    elif location:
-        kind = "loc:" + _normal(_RANGE_END.sub("", location))
-    else:
-        kind = "text:" + _normal(text)
-    return _digest(kind)
+        return _digest(f"url:{url}" if repeat == 0 else f"url:{url}#{repeat}")
+    words = _digest("text:" + _normal(text))
+    if location:
+        return _digest("loc:" + _normal(_RANGE_END.sub("", location))) + words
+    return words
 
 
 def is_own_link(url: str | None, source_url: str | None) -> TypeGuard[str]:
@@ -274,27 +283,24 @@ async def write_batch(
         )
     )
     existing = await _existing(db, idents) if idents else {}
+    # A located takeaway not stored as it is may be an edit of one stored at its place.
+    places = list(
+        dict.fromkeys(
+            ident[:_PLACE_CHARS]
+            for ident in idents
+            if len(ident) == _LOCATED_CHARS and ident not in existing
+        )
+    )
+    replay = _Replay(existing, await _at_places(db, places) if places else [])
     # Replay the imports in order: each takeaway is new, updated or unchanged against
     # the state the previous imports left; the last version of each one is written.
-    results: list[ImportResult] = []
-    final_rows: dict[str, _Row] = {}
-    for prepared in batch:
-        new = updated = 0
-        for ident, row in prepared.rows.items():
-            before = final_rows.get(ident)
-            if before is not None:
-                before_hash: str | None = before[7]
-            else:
-                found = existing.get(ident)
-                before_hash = found[1] if found is not None else None
-            if before_hash is None:
-                new += 1
-            elif before_hash != row[7]:
-                updated += 1
-            final_rows[ident] = row
-        results.append(ImportResult(new, updated, len(prepared.rows) - new - updated))
+    results = [replay.apply(prepared) for prepared in batch]
+    final = replay.held
     settled = [
-        all(final_rows[ident][7] == row[7] for ident, row in prepared.rows.items())
+        all(
+            (held := final.get(ident)) is not None and held.hash == row[7]
+            for ident, row in prepared.rows.items()
+        )
         and all(
             _merged(src, final_sources[key]) == final_sources[key]
             for key, src in prepared.sources.items()
@@ -318,24 +324,137 @@ async def write_batch(
         source_ids.update((key, row[0]) for key, row in (await _load_sources(db, created)).items())
     inserts: list[tuple[object, ...]] = []
     updates: list[tuple[object, ...]] = []
-    for ident, row in final_rows.items():
-        found = existing.get(ident)
-        if found is None:
+    moved: list[tuple[int]] = []
+    for ident, held in final.items():
+        row = held.row
+        if row is None:
+            continue
+        if held.id is None:
             inserts.append((source_ids[row[0]], ident, *row[1:], now, now))
-        elif found[1] != row[7]:
-            updates.append((*row[1:], now, found[0]))
+        elif held.stored_hash != row[7] or held.stored_ident != ident:
+            updates.append((ident, *row[1:], now, held.id))
             touched.add(ident[:_PREFIX_CHARS])
-    if inserts:
-        await _insert(db, inserts, per_row)
+            if held.stored_ident != ident:
+                moved.append((held.id,))
+    if moved:
+        # Idents change hands only between rows of one place, possibly in a chain
+        # (a -> b while b -> c): every moving row first lets go of its old ident.
+        await db.executemany("UPDATE takeaways SET ident = '~' || id WHERE id = ?", moved)
     if updates:
         # The update trigger re-indexes text and note of exactly these rows.
         with per_row:
             await db.executemany(
-                "UPDATE takeaways SET text = ?, note = ?, tags = ?, url = ?, location = ?, "
-                "highlighted_at = ?, content_hash = ?, updated_at = ? WHERE id = ?",
+                "UPDATE takeaways SET ident = ?, text = ?, note = ?, tags = ?, url = ?, "
+                "location = ?, highlighted_at = ?, content_hash = ?, updated_at = ? "
+                "WHERE id = ?",
                 updates,
             )
+    if inserts:
+        await _insert(db, inserts, per_row)
     return BatchResult(results, settled, touched, await _stamp(db, touched))
+
+
+# An ident is the source's digest (_PREFIX_CHARS) and the identity: one digest, or for a
+# located takeaway two (place, then text). Idents of the old format (before different
+# texts at one location were told apart) are a place's digest alone: _PLACE_CHARS long.
+_PLACE_CHARS = 32
+_LOCATED_CHARS = 48
+
+
+@dataclass(slots=True)
+class _Held:
+    """One takeaway as a batch leaves it: a stored row (``id``) or one it adds."""
+
+    id: int | None
+    stored_ident: str | None
+    stored_hash: str | None
+    hash: str
+    text: str | None  # known where it may be compared (takeaways at a looked-up place)
+    row: _Row | None = None  # what to write, when the batch gives the takeaway
+
+
+class _Replay:
+    """The takeaways a batch touches, as importing its files one after another leaves
+    them; ``held`` maps each one's ident (as it will be) to it.
+
+    A takeaway whose ident is held is that takeaway. One whose ident is not, but that
+    has a place, may be an edit of a takeaway held at the same place and not given by
+    the same import: the one whose text it contains or is contained in (see
+    ``versions_of_one_highlight``), the closest in length first. That row takes the new
+    ident and text (updated in place, ``id`` kept). A row of the old ident format at
+    the place, which stood for "the highlight at this location", is taken by the first
+    takeaway there left without a match, so a database written before idents told
+    texts apart gains the highlights it had lost and duplicates none.
+    """
+
+    def __init__(
+        self,
+        existing: dict[str, tuple[int, str]],
+        at_places: list[tuple[str, str, int, str, str]],
+    ) -> None:
+        self.held: dict[str, _Held] = {}
+        self.places: dict[str, list[str]] = {}
+        for place, ident, row_id, content_hash, text in at_places:
+            self.held[ident] = _Held(row_id, ident, content_hash, content_hash, text)
+            self.places.setdefault(place, []).append(ident)
+        for ident, (row_id, content_hash) in existing.items():
+            if ident not in self.held:
+                self.held[ident] = _Held(row_id, ident, content_hash, content_hash, None)
+
+    def apply(self, prepared: Prepared) -> ImportResult:
+        new = updated = 0
+        unmatched: list[tuple[str, _Row]] = []
+        for ident, row in prepared.rows.items():
+            held = self.held.get(ident)
+            if held is None:
+                unmatched.append((ident, row))
+                continue
+            if held.hash != row[7]:
+                updated += 1
+            held.hash, held.text, held.row = row[7], row[1], row
+        left: list[tuple[str, _Row]] = []
+        for legacy in (False, True):
+            for ident, row in unmatched:
+                old = self._earlier(ident, row[1], prepared, legacy)
+                if old is None:
+                    left.append((ident, row))
+                    continue
+                held = self.held.pop(old)
+                if held.hash != row[7]:
+                    updated += 1
+                held.hash, held.text, held.row = row[7], row[1], row
+                self.held[ident] = held
+                members = self.places[ident[:_PLACE_CHARS]]
+                members[members.index(old)] = ident
+            unmatched, left = left, []
+        for ident, row in unmatched:
+            new += 1
+            self.held[ident] = _Held(None, None, None, row[7], row[1], row)
+            if len(ident) == _LOCATED_CHARS:
+                self.places.setdefault(ident[:_PLACE_CHARS], []).append(ident)
+        return ImportResult(
+            new, updated, len(prepared.rows) - new - updated, merged=prepared.duplicates
+        )
+
+    def _earlier(self, ident: str, text: str, prepared: Prepared, legacy: bool) -> str | None:
+        """The ident of the takeaway at ``ident``'s place that ``text`` edits, if any."""
+        if len(ident) != _LOCATED_CHARS:
+            return None
+        best: str | None = None
+        best_gap = 0
+        for other in self.places.get(ident[:_PLACE_CHARS], ()):
+            if other in prepared.rows:
+                continue  # given by this import itself: not an earlier version
+            if legacy:
+                if len(other) == _PLACE_CHARS:
+                    return other
+                continue
+            held = self.held[other]
+            if held.text is not None and versions_of_one_highlight(held.text, text):
+                gap = abs(len(held.text) - len(text))
+                if best is None or gap < best_gap:
+                    best, best_gap = other, gap
+        return best
 
 
 # Import generations, in ``meta``: a write that changes stored takeaways or source
@@ -469,6 +588,27 @@ async def _existing(db: aiosqlite.Connection, idents: list[str]) -> dict[str, tu
         )
         for row in rows:
             found[row[0]] = (row[1], row[2])
+    return found
+
+
+async def _at_places(
+    db: aiosqlite.Connection, places: list[str]
+) -> list[tuple[str, str, int, str, str]]:
+    """(place, ident, id, content hash, text) of every takeaway stored at ``places``.
+
+    A place's idents are the place itself (the old format) or it followed by a text's
+    digest, so each place is one range scan of the ident index (hex digits sort
+    below "g").
+    """
+    found: list[tuple[str, str, int, str, str]] = []
+    for start in range(0, len(places), _LOOKUP_BATCH):
+        rows = await db.execute_fetchall(
+            "SELECT p.value, t.ident, t.id, t.content_hash, t.text "
+            "FROM json_each(?) AS p JOIN takeaways AS t "
+            "ON t.ident >= p.value AND t.ident < p.value || 'g'",
+            (json.dumps(places[start : start + _LOOKUP_BATCH]),),
+        )
+        found.extend((row[0], row[1], row[2], row[3], row[4]) for row in rows)
     return found
 
 

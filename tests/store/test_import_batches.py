@@ -15,7 +15,7 @@ from store_helpers import book
 from bot import importer
 from bot.importer import ImportSummary, import_paths
 from bot.sources import parse_path
-from bot.sources.model import Takeaway
+from bot.sources.model import Report, Takeaway
 from bot.store import Store
 from bot.store import takeaways as store_takeaways
 
@@ -103,13 +103,13 @@ async def test_importing_again_matches_one_by_one_too(tmp_path: Path, store: Sto
 
 def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parsed: list[str] = []
-    real = importer.parse_bytes
+    real = importer.parse_bytes_report
 
-    def counting(data: bytes, name: str) -> list[Takeaway]:
+    def counting(data: bytes, name: str) -> tuple[list[Takeaway], Report]:
         parsed.append(Path(name).name)
         return real(data, name)
 
-    monkeypatch.setattr(importer, "parse_bytes", counting)
+    monkeypatch.setattr(importer, "parse_bytes_report", counting)
     return parsed
 
 

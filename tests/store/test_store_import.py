@@ -11,6 +11,7 @@ from store_helpers import book, column, count, snapshot
 
 from bot.sources.model import Takeaway
 from bot.store import MARK_END, MARK_START, ImportResult, Store
+from bot.store.takeaways import prepare, write_batch
 
 BOOK = [
     book("You do not rise to the level of your goals.", 10, note="Key idea", tags=("habits",)),
@@ -52,7 +53,12 @@ async def test_an_empty_import_does_nothing(store: Store) -> None:
 async def test_an_edited_highlight_is_updated_in_place(store: Store) -> None:
     await store.import_takeaways(BOOK)
     [old_id] = await column(store, "SELECT id FROM takeaways WHERE location = 'Location 30'")
-    edited = book("Habits are the compound interest of personal growth.", 30, tags=("a", "b"))
+    # Extended on the device: the full stop became a comma.
+    edited = book(
+        "Habits are the compound interest of self-improvement, and of personal growth.",
+        30,
+        tags=("a", "b"),
+    )
 
     result = await store.import_takeaways([BOOK[0], BOOK[1], edited])
 
@@ -61,8 +67,22 @@ async def test_an_edited_highlight_is_updated_in_place(store: Store) -> None:
     assert item is not None and item.takeaway.text == edited.text
     assert await count(store, "takeaways") == 3
     assert [hit.item.id for hit in await store.search("personal growth")] == [old_id]
-    assert await store.search("improvement") == []
-    assert await store.count_matches("self") == 0
+    assert await store.count_matches("improvement") == 1
+    # Shortened again, then re-imported: the same row, and then nothing to do.
+    assert await store.import_takeaways([BOOK[2]]) == ImportResult(0, 1, 0)
+    assert await store.import_takeaways(BOOK) == ImportResult(0, 0, 3)
+    assert await column(store, "SELECT id FROM takeaways WHERE location = 'Location 30'") == [
+        old_id
+    ]
+
+
+async def test_different_texts_at_one_location_are_different_takeaways(store: Store) -> None:
+    await store.import_takeaways([book("Habits compound.", 30)])
+    other = book("Identity drives behaviour.", 30)
+    assert await store.import_takeaways([other]) == ImportResult(1, 0, 0)
+    both = [book("Habits compound.", 30), other, book("Identity drives behaviour.", 30)]
+    assert await store.import_takeaways(both) == ImportResult(0, 0, 2, merged=1)
+    assert await count(store, "takeaways") == 2
 
 
 async def test_editing_note_tags_or_date_updates_too(store: Store) -> None:
@@ -138,9 +158,12 @@ async def test_without_link_or_location_the_text_is_the_identity(store: Store) -
 
 
 async def test_duplicates_within_one_import_count_once_and_the_last_wins(store: Store) -> None:
-    result = await store.import_takeaways([book("Draft.", 5), book("Final.", 5), book("Other.", 6)])
-    assert result == ImportResult(new=2, updated=0, unchanged=0)
-    assert sorted(await column(store, "SELECT text FROM takeaways")) == ["Final.", "Other."]
+    result = await store.import_takeaways(
+        [book("Draft.", 5), book("Final.", 5), book("draft.", 5, note="later"), book("Other.", 6)]
+    )
+    assert result == ImportResult(new=3, updated=0, unchanged=0, merged=1)
+    rows = await store.db.execute_fetchall("SELECT text, note FROM takeaways ORDER BY id")
+    assert [tuple(row) for row in rows] == [("draft.", "later"), ("Final.", None), ("Other.", None)]
 
 
 async def test_sources_are_keyed_by_normalised_title_and_author_or_url(store: Store) -> None:
@@ -248,7 +271,11 @@ async def test_a_failure_after_rows_were_written_rolls_them_back(
 
         return wrapper
 
-    edited = book("Habits are the compound interest of everything.", 30, tags=("a", "b"))
+    edited = book(
+        "Habits are the compound interest of self-improvement, and of everything.",
+        30,
+        tags=("a", "b"),
+    )
     items = [*THREAD, book("New.", 40), edited]
 
     async def run() -> None:
@@ -281,3 +308,60 @@ async def test_transactions_do_not_nest_and_do_not_hang(store: Store) -> None:
         assert store.db.in_transaction
     assert not store.db.in_transaction
     assert await store.import_takeaways(BOOK) == ImportResult(3, 0, 0)
+
+
+async def old_format(store: Store) -> None:
+    """Turn the store into one written before idents told texts at one place apart.
+
+    Back then a located takeaway's ident was its source's digest and its place's digest
+    alone: exactly the first 32 characters of today's (place, then text).
+    """
+    await store.db.execute(
+        "UPDATE takeaways SET ident = substr(ident, 1, 32) WHERE location IS NOT NULL"
+    )
+    await store.db.commit()
+
+
+async def test_a_database_of_the_old_identity_format_is_moved_over_without_duplicates(
+    store: Store,
+) -> None:
+    await store.import_takeaways([book("Habits compound.", 10), book("Systems win.", 20)])
+    await old_format(store)
+    ids = await column(store, "SELECT id FROM takeaways ORDER BY id")
+
+    # The old format kept one row per location: the second text at 10 had been lost.
+    again = [book("Habits compound.", 10), book("Identity first.", 10), book("Systems win.", 20)]
+    assert await store.import_takeaways(again) == ImportResult(new=1, updated=0, unchanged=2)
+
+    assert await column(store, "SELECT id FROM takeaways ORDER BY id LIMIT 2") == ids
+    assert await column(store, "SELECT count(*) FROM takeaways WHERE length(ident) <> 48") == [0]
+    assert await store.import_takeaways(again) == ImportResult(0, 0, 3)
+
+
+async def test_an_old_format_row_is_taken_by_the_text_now_at_its_place(store: Store) -> None:
+    # Old idents meant "the highlight at this location": a text edited beyond recognition
+    # there updated the row, and still does once, rather than adding a second row.
+    await store.import_takeaways([book("Draft wording.", 10)])
+    await old_format(store)
+    [old_id] = await column(store, "SELECT id FROM takeaways")
+
+    assert await store.import_takeaways([book("Final wording.", 10)]) == ImportResult(0, 1, 0)
+    assert await column(store, "SELECT id, text FROM takeaways") == [old_id]
+    assert await column(store, "SELECT text FROM takeaways") == ["Final wording."]
+
+
+async def test_idents_trading_places_within_one_batch_keep_every_row(store: Store) -> None:
+    # The stored "P q." is extended by the first file; the second gives both versions:
+    # the row moves to the new ident while the old ident is taken by a new row.
+    await store.import_takeaways([book("P q.", 10)])
+    [old_id] = await column(store, "SELECT id FROM takeaways")
+    first = prepare([book("P q, r.", 10)])
+    second = prepare([book("P q.", 10), book("P q, r.", 10)])
+    async with store.transaction() as db:
+        result = await write_batch(db, [first, second])
+    assert result.results == [ImportResult(0, 1, 0), ImportResult(1, 0, 1)]
+    rows = await store.db.execute_fetchall("SELECT id, text FROM takeaways ORDER BY id")
+    assert [tuple(row) for row in rows] == [(old_id, "P q, r."), (old_id + 1, "P q.")]
+    assert await store.import_takeaways([book("P q.", 10), book("P q, r.", 10)]) == (
+        ImportResult(0, 0, 2)
+    )
