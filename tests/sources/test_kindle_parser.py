@@ -139,11 +139,15 @@ def test_same_text_at_another_place_is_not_a_repeat() -> None:
     assert [t.location for t in takeaways] == ["Location 10-11", "Location 90-91"]
 
 
-def test_only_bookmarks_is_an_error() -> None:
+def test_only_bookmarks_is_reported_not_an_error() -> None:
+    """Skips by design are reported, not failures: the summary says "1 bookmarks"."""
     clip = "Book (A)\n- Your Bookmark on Location 5 | Added on May 1, 2020\n\n\n==========\n"
 
-    with pytest.raises(ParseError, match="no takeaways found"):
-        parse_text(clip, "My Clippings.txt")
+    takeaways, report = parse_text_report(clip, "My Clippings.txt")
+
+    assert takeaways == []
+    assert report.skipped == {"bookmarks": 1}
+    assert not report.unreadable
 
 
 def test_many_highlights_of_one_book_stay_fast() -> None:
