@@ -171,6 +171,8 @@ async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
     """Stop polling first, then let handlers and jobs in flight finish, then disconnect."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
+    if isinstance(app.update_processor, FairUpdateProcessor):
+        app.update_processor.drain()  # lines waiting on a group's minute limit
     if app.running:
         await app.stop()
     await app.shutdown()

@@ -139,6 +139,20 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         if self._notes:
             await asyncio.gather(*self._notes, return_exceptions=True)
 
+    def drain(self) -> int:
+        """Drop every waiting update (not the running ones); how many. For stopping:
+        a group's line can wait minutes for its Telegram allowance, longer than a stop
+        may take, and what waits was already taken from Telegram either way."""
+        count = 0
+        for line in self._lines.values():
+            while line.waiting:
+                turn = line.waiting.popleft()
+                if not turn.done():
+                    turn.set_result(False)
+                    count += 1
+            line.noted = True  # no note while stopping
+        return count
+
     def waiting(self, key: int) -> int:
         """Updates of this chat waiting behind the running one (tests look)."""
         line = self._lines.get(key)
