@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.sources import csv_export, detect, jsonl, kindle, logseq, markdown, plain
+from bot.sources import csv_export, detect, jsonl, kindle, limits, logseq, markdown, plain
 from bot.sources.detect import FORMATS, detect_format
 from bot.sources.files import SOURCE_SUFFIXES, iter_source_files
 from bot.sources.model import ParseError, Report, Takeaway
@@ -101,6 +101,7 @@ def _parse_text(text: str, name: str) -> tuple[list[Takeaway], Report]:
     parsed = _PARSERS[file_format](text, name, report)
     takeaways = [t for t in parsed if t.text.strip()]
     report.skip("empty highlights", len(parsed) - len(takeaways))
+    takeaways = limits.bound(takeaways, name)  # length and count bounds: bot/sources/limits.py
     if not takeaways and not report.unreadable:
         raise ParseError(name, f"no takeaways found (read as {file_format})")
     return takeaways, report
