@@ -19,7 +19,8 @@ changes three things:
   database and the CPU are shared), but an update that waits for its chat's own
   Telegram allowance (a group's minute limit, a 429 for that chat) gives its place back
   while it waits (``chat_limit_wait``, which the rate limiter enters) and takes one again
-  before it sends. So shared capacity goes to chats that can use it.
+  before it sends. So shared capacity goes to chats that can use it. When the bot
+  stops, such waits are abandoned and the waiting updates dropped (``drain``).
 
 Memory is bounded: per chat with something waiting, one small record and at most
 ``per_chat`` parked updates; the chat's record goes when its line is empty.
@@ -31,16 +32,17 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import BaseUpdateProcessor
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 RUNNING = 64  # updates running at once, across all chats (not counting those parked)
 PER_CHAT = 8  # updates of one chat waiting behind the one running
@@ -53,8 +55,9 @@ NOTE = "Lots of requests here at once: I skipped some of the oldest. Try again i
 class _Slot:
     """A running update's place among the ``running``; given back while parked."""
 
-    def __init__(self, slots: asyncio.Semaphore) -> None:
+    def __init__(self, slots: asyncio.Semaphore, stopping: asyncio.Event) -> None:
         self._slots = slots
+        self.stopping = stopping
         self.held = False
 
     async def take(self) -> None:
@@ -70,17 +73,38 @@ class _Slot:
 _CURRENT: ContextVar[_Slot | None] = ContextVar("takeaways_update_slot", default=None)
 
 
-@contextlib.asynccontextmanager
-async def chat_limit_wait() -> AsyncIterator[None]:
-    """Around a wait for one chat's own Telegram allowance: the running update (if any)
-    gives its shared place back meanwhile and takes one again afterwards."""
+class Stopping(TelegramError):
+    """A send abandoned while it waited for its chat's allowance: the bot is stopping.
+
+    A ``TelegramError``, so it ends the update like a failed send would."""
+
+    def __init__(self) -> None:
+        super().__init__("not sent: the bot is stopping")
+
+
+async def chat_limit_wait(waiting: Awaitable[_T]) -> _T:
+    """Await ``waiting``, a wait for one chat's own Telegram allowance. The running update
+    (if any) gives its shared place back meanwhile and takes one again afterwards; if the
+    bot stops meanwhile, the wait is abandoned (``Stopping``) rather than holding the
+    stop up for as long as a group's minute."""
     slot = _CURRENT.get()
     if slot is None or not slot.held:
-        yield
-        return
+        return await waiting
     slot.give_back()
     try:
-        yield
+        task = asyncio.ensure_future(waiting)
+        stop = asyncio.ensure_future(slot.stopping.wait())
+        try:
+            await asyncio.wait((task, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if task.cancelled():
+            raise Stopping
+        return task.result()
     finally:
         await slot.take()
 
@@ -125,6 +149,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
         self.note = note
         self.exempt = frozenset(exempt)
         self._slots = asyncio.Semaphore(running)
+        self._stopping = asyncio.Event()
         self._lines: dict[int, _Line] = {}
         self._notes: set[asyncio.Task[Any]] = set()
         self.dropped = 0
@@ -140,9 +165,13 @@ class FairUpdateProcessor(BaseUpdateProcessor):
             await asyncio.gather(*self._notes, return_exceptions=True)
 
     def drain(self) -> int:
-        """Drop every waiting update (not the running ones); how many. For stopping:
-        a group's line can wait minutes for its Telegram allowance, longer than a stop
-        may take, and what waits was already taken from Telegram either way."""
+        """For stopping: drop every waiting update, and abandon the sends of running ones
+        that wait for their chat's allowance (``Stopping``); how many were dropped. A
+        group's line can wait minutes for Telegram, longer than a stop may take, and
+        what waits was taken from Telegram either way."""
+        self._stopping.set()
+        for note in self._notes:
+            note.cancel()  # a note into a group may wait a minute for its allowance too
         count = 0
         for line in self._lines.values():
             while line.waiting:
@@ -191,7 +220,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
             self._next(key, line)
 
     async def _run(self, coroutine: Awaitable[Any]) -> None:
-        slot = _Slot(self._slots)
+        slot = _Slot(self._slots, self._stopping)
         await slot.take()
         token = _CURRENT.set(slot)
         try:

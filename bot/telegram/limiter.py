@@ -8,17 +8,19 @@ or channel; beyond that it answers 429 "retry after N".
   reached Telegram within one window would all have held a slot at the window's end,
   which cannot be (PTB's ``AIORateLimiter`` uses a leaky bucket that also lets a burst
   of 30 through at once: the first second of a daily run put up to 60 on Telegram).
-* **Per group: 20 a minute** (a leaky bucket per group, as PTB's). A request that has to
-  wait for its group's allowance waits inside ``chat_limit_wait`` (bot/telegram/fairness.py):
-  the update it belongs to gives its shared processing place back meanwhile, so a busy
-  group cannot hold the places every other chat needs.
+* **Per group: 20 a minute**, a window too, for the same reason: PTB's leaky bucket lets
+  20 through at once and then one every 3 s, 40 within a minute, and Telegram answers
+  the 21st with 429. A request that has to wait for its group's allowance waits inside
+  ``chat_limit_wait`` (bot/telegram/fairness.py): the update it belongs to gives its
+  shared processing place back meanwhile, so a busy group cannot hold the places every
+  other chat needs.
 * **429s.** Waited out and retried up to ``max_retries`` times. A 429 for a group pauses
   that group only (its limit is its own; also waited in ``chat_limit_wait``); a 429 for a
   private chat pauses every send, as the overall limit is what it is about. (PTB's
   ``AIORateLimiter`` pauses every request for any 429.)
 
-Memory: one bucket and one pause time per group seen lately; both are forgotten when
-fully recovered, checked whenever more than ``_PRUNE_AT`` are kept.
+Memory: one window and one pause time per group seen lately; a window is forgotten
+when it is whole again, checked whenever more than ``_PRUNE_AT`` are kept.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -55,6 +56,30 @@ def group_key(chat_id: object) -> int | str | None:
     return None
 
 
+class _Window:
+    """``rate`` slots; one is taken when a request starts and given back ``period``
+    seconds after its answer came."""
+
+    def __init__(self, rate: int, period: float) -> None:
+        self._slots = asyncio.Semaphore(rate)
+        self._period = period
+        self.held = 0
+
+    def has_capacity(self) -> bool:
+        return not self._slots.locked()
+
+    async def acquire(self) -> None:
+        await self._slots.acquire()
+        self.held += 1
+
+    def release_later(self) -> None:
+        asyncio.get_running_loop().call_later(self._period, self._release)
+
+    def _release(self) -> None:
+        self.held -= 1
+        self._slots.release()
+
+
 class WindowRateLimiter(BaseRateLimiter[int]):
     def __init__(
         self,
@@ -65,12 +90,11 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         group_rate: int = GROUP_RATE,
         group_window: float = GROUP_WINDOW,
     ) -> None:
-        self._window = window
-        self._slots = asyncio.Semaphore(rate)
+        self._overall = _Window(rate, window)
         self._max_retries = max_retries
         self._group_rate = group_rate
         self._group_window = group_window
-        self._groups: dict[int | str, AsyncLimiter] = {}
+        self._groups: dict[int | str, _Window] = {}
         self._paused: dict[int | str, float] = {}  # group -> loop time its 429 pause ends
         self._all_paused = 0.0  # loop time a private chat's 429 pause ends, for every send
 
@@ -98,9 +122,12 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 await self._wait_pauses(group)
                 if chat_id is None:  # getUpdates, getMe, answerCallbackQuery ...: no limit
                     return await callback(*args, **kwargs)
-                if group is not None:
-                    await self._group_allowance(group)
-                return await self._in_a_slot(callback, args, kwargs)
+                window = None if group is None else await self._group_allowance(group)
+                try:
+                    return await self._in_a_slot(callback, args, kwargs)
+                finally:
+                    if window is not None:
+                        window.release_later()
             except RetryAfter as error:
                 if attempt == max_retries:
                     log.warning("429 from Telegram after %d retries: giving up", max_retries)
@@ -121,32 +148,31 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         if group is None:
             return
         if (wait := self._paused.get(group, 0.0) - loop.time()) > 0:
-            async with chat_limit_wait():
-                await asyncio.sleep(wait)
+            await chat_limit_wait(asyncio.sleep(wait))
         self._paused.pop(group, None)
 
-    async def _group_allowance(self, group: int | str) -> None:
-        limiter = self._groups.get(group)
-        if limiter is None:
+    async def _group_allowance(self, group: int | str) -> _Window:
+        window = self._groups.get(group)
+        if window is None:
             if len(self._groups) >= _PRUNE_AT:
                 self._prune()
-            limiter = self._groups[group] = AsyncLimiter(self._group_rate, self._group_window)
-        if limiter.has_capacity():
-            await limiter.acquire()
-            return
-        async with chat_limit_wait():
-            await limiter.acquire()
+            window = self._groups[group] = _Window(self._group_rate, self._group_window)
+        if window.has_capacity():
+            await window.acquire()
+        else:
+            await chat_limit_wait(window.acquire())
+        return window
 
     def _prune(self) -> None:
-        """Forget groups whose allowance is whole again (they lose nothing)."""
-        for group in [g for g, lim in self._groups.items() if lim.has_capacity(self._group_rate)]:
+        """Forget groups whose window is whole again (they lose nothing)."""
+        for group in [g for g, window in self._groups.items() if window.held == 0]:
             del self._groups[group]
 
     async def _in_a_slot(
         self, callback: Callable[..., Coroutine[Any, Any, Result]], args: Any, kwargs: Any
     ) -> Result:
-        await self._slots.acquire()
+        await self._overall.acquire()
         try:
             return await callback(*args, **kwargs)
         finally:
-            asyncio.get_running_loop().call_later(self._window, self._slots.release)
+            self._overall.release_later()

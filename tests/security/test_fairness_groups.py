@@ -18,6 +18,7 @@ import pytest
 from bot.telegram.fairness import NOTE as LINE_NOTE
 from bot.telegram.fairness import PER_CHAT, FairUpdateProcessor, chat_limit_wait
 from bot.telegram.flood import NOTE as FLOOD_NOTE
+from bot.telegram.limiter import WindowRateLimiter
 from tests.conftest import BotHarness
 
 GROUP = -4_100
@@ -73,6 +74,10 @@ async def test_a_flooding_group_does_not_delay_a_private_chat(bot: BotHarness) -
     assert group_texts.count(LINE_NOTE) + group_texts.count(FLOOD_NOTE) <= 2
     assert processor.dropped > len(flood) // 2
     assert not bot.standin.failures
+    # Stopping does not wait out the group's minute: what waits for it is let go.
+    stop_started = loop.time()
+    await bot.stop()
+    assert loop.time() - stop_started < 5.0
 
 
 async def test_the_flood_limit_counts_a_group_as_well_as_its_members(bot: BotHarness) -> None:
@@ -125,8 +130,7 @@ async def test_waiting_on_a_chats_own_limit_holds_no_shared_place() -> None:
 
     async def waits_on_its_chat() -> None:
         events.append("a starts")
-        async with chat_limit_wait():
-            await release.wait()
+        await chat_limit_wait(release.wait())
         events.append("a sends")
 
     async def quick() -> None:
@@ -185,3 +189,34 @@ def _update(update_id: int, chat_id: int) -> Any:
         },
         None,
     )
+
+
+async def test_a_group_gets_at_most_its_rate_within_any_window() -> None:
+    """The group limit is a window, not a bucket that lets a second burst through
+    (PTB's lets 20 through at once, then one every 3 s: 40 within a minute)."""
+    limiter = WindowRateLimiter(group_rate=3, group_window=0.5)
+    loop = asyncio.get_running_loop()
+    answered: list[float] = []
+
+    async def send(*args: Any, **kwargs: Any) -> bool:
+        answered.append(loop.time())
+        return True
+
+    data = {"chat_id": -900, "text": "x"}
+    for _ in range(7):
+        await limiter.process_request(send, (), {}, "sendMessage", data, None)
+    assert answered[3] - answered[0] >= 0.5
+    assert answered[6] - answered[3] >= 0.5
+    private = loop.time()
+    await limiter.process_request(send, (), {}, "sendMessage", {"chat_id": 5}, None)
+    assert answered[-1] - private < 0.1  # a private chat does not wait for the group
+
+
+async def test_the_standin_refuses_a_group_past_its_minute_limit(bot: BotHarness) -> None:
+    group_with_members(bot)
+    bot.standin.max_group_sends_per_minute = 2
+    for _ in range(3):
+        await bot.send(GROUP, "/help", user_id=MEMBERS[0])
+    statuses = [f.status for f in bot.standin.failures]  # the reply, then the apology
+    assert statuses and set(statuses) == {429}
+    assert len(bot.received(GROUP)) == 2
