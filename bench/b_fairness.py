@@ -39,7 +39,7 @@ TARGET_P99 = 1.0  # seconds
 
 
 async def run(ws: Workspace) -> list[Figure]:
-    seconds = 60.0 if ws.sizes.collection >= 1_000_000 else 30.0
+    seconds = 90.0 if ws.sizes.collection >= 1_000_000 else 30.0
     return await measure(ws.root / "fairness.db", seconds)
 
 
@@ -87,24 +87,36 @@ async def measure(path: Path, seconds: float) -> list[Figure]:
     guarded = getattr(guard, "dropped", 0)
     note = f"{len(waits)} private /random while the group sent {pushed} in {seconds:.0f} s"
     return [
-        at_most("fairness private /random p99", percentile(waits, 0.99), "s", TARGET_P99, note),
-        info("fairness private /random p50", statistics.median(waits) if waits else 0, "s"),
-        info("fairness private /random max", waits[-1] if waits else 0, "s"),
-        info(
-            "fairness group answers a minute",
-            len(group_sends) * 60.0 / seconds,
-            "/min",
-            "Telegram allows 20 (notes included)",
+        at_most("fairness.private_random_p99", percentile(waits, 0.99), "s", TARGET_P99, note),
+        info("fairness.private_random_p50", statistics.median(waits) if waits else 0, "s"),
+        info("fairness.private_random_max", waits[-1] if waits else 0, "s"),
+        info("fairness.group_sent", len(group_sends), "messages", f"in {seconds:.0f} s"),
+        at_most(
+            "fairness.group_most_in_a_minute",
+            _most_within(group_sends, 60.0),
+            "messages",
+            20,
+            "Telegram's limit for one group",
         ),
         info(
-            "fairness group commands dropped",
+            "fairness.group_dropped",
             dropped + guarded,
             "updates",
             f"{dropped} from its full line, {guarded} by the flood guard",
         ),
-        info("fairness 429s from the stand-in", too_many, "responses"),
-        info("fairness stop with a backlog", stopped, "s"),
+        info("fairness.standin_429s", too_many, "responses"),
+        info("fairness.stop_s", stopped, "s"),
     ]
+
+
+def _most_within(times: list[float], period: float) -> int:
+    """The most of ``times`` (sorted) that fall within any ``period`` seconds."""
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= period:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
 
 
 async def _flood(

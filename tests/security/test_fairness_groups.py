@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench import b_fairness
 from bot.telegram.fairness import NOTE as LINE_NOTE
 from bot.telegram.fairness import PER_CHAT, FairUpdateProcessor, chat_limit_wait
 from bot.telegram.flood import NOTE as FLOOD_NOTE
@@ -220,3 +222,10 @@ async def test_the_standin_refuses_a_group_past_its_minute_limit(bot: BotHarness
     statuses = [f.status for f in bot.standin.failures]  # the reply, then the apology
     assert statuses and set(statuses) == {429}
     assert len(bot.received(GROUP)) == 2
+
+
+async def test_the_fairness_benchmark_runs(tmp_path: Path) -> None:
+    """Its shape only (a few seconds of flood); the figure comes from ``python -m bench``."""
+    figures = await b_fairness.measure(tmp_path / "fairness.db", seconds=3.0)
+    assert [f.name.split(".")[0] for f in figures] == ["fairness"] * 8
+    assert all(f.value >= 0 for f in figures)
