@@ -111,7 +111,8 @@ def bound(items: list[Takeaway], name: str) -> list[Takeaway]:
 def check_upload(data: bytes | bytearray, name: str) -> None:
     """Refuse an upload with more lines (or JSON objects) than ``MAX_UPLOAD_LINES``
     before it is parsed: every format needs at least one of either per takeaway."""
-    units = max(data.count(b"\n") + 1, data.count(b"{"))
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    units = max(lines, data.count(b"{"))
     if units > MAX_UPLOAD_LINES:
         raise ParseError(
             name,

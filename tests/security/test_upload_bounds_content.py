@@ -71,7 +71,7 @@ async def test_an_upload_with_too_many_lines_is_refused_before_parsing(make_bot:
     content = b"".join(b"- Idea %d\n" % n for n in range(lines))
     [reply] = await upload(bot, "million.txt", content)
     assert reply.startswith("Not imported: million.txt:")
-    assert f"{lines + 1:,} lines" in reply and "split it" in reply
+    assert f"{lines:,} lines" in reply and "split it" in reply
     assert await count(bot) == before
 
 
