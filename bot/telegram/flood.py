@@ -101,7 +101,7 @@ class _Counter:
 
 
 class FloodGuard:
-    """Per-person rate limit on incoming updates; see the module docstring."""
+    """Per-person and per-group rate limits on incoming updates; see the module docstring."""
 
     def __init__(
         self,
