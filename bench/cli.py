@@ -15,7 +15,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from bench import b_daily, b_http, b_import, b_import_mixed, b_memory, b_readwise, b_store
+from bench import (
+    b_daily,
+    b_fairness,
+    b_http,
+    b_import,
+    b_import_mixed,
+    b_memory,
+    b_readwise,
+    b_store,
+)
 from bench.report import Figure
 from bench.sysinfo import describe
 from bench.workspace import FULL, QUICK, Workspace
@@ -35,6 +44,7 @@ BENCHMARKS: dict[str, tuple[Benchmark, str]] = {
     "commands-limited": (b_http.run_commands_limited, "the same with the limiter on"),
     "memory": (b_memory.run, "resident memory of the running bot"),
     "readwise": (b_readwise.run, "a first Readwise sync: time and flat memory"),
+    "fairness": (b_fairness.run, "private /random p99 while a group floods at 10x its limit"),
 }
 
 

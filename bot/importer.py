@@ -39,7 +39,7 @@ from typing import Any
 import aiosqlite
 
 import bot
-from bot.sources import iter_source_files, parse_bytes_report, read_path
+from bot.sources import iter_source_files, limits, parse_bytes_report, read_path
 from bot.sources.model import ParseError, Report, Takeaway
 from bot.store import Store
 from bot.store.takeaways import (
@@ -247,8 +247,15 @@ async def import_paths(
 async def import_upload(store: Store, data: bytes, filename: str) -> ImportSummary:
     """Import one uploaded file (an admin's Telegram document)."""
     summary = ImportSummary()
-    await import_one(store, summary, filename, partial(parse_bytes_report, data, filename))
+    await import_one(store, summary, filename, partial(_parse_upload, data, filename))
     return summary
+
+
+def _parse_upload(data: bytes, filename: str) -> tuple[list[Takeaway], Report]:
+    """An upload's takeaways, refused whole above the upload's count bound."""
+    takeaways, report = parse_bytes_report(data, filename)
+    limits.check_upload_count(takeaways, filename)
+    return takeaways, report
 
 
 async def import_one(

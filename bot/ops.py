@@ -18,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store.db import private_file
 from bot.store.migrations import MIGRATIONS
 
 HEARTBEAT_KEY = "heartbeat"
@@ -170,12 +171,13 @@ def backup(database: Path, target: Path) -> tuple[int, int]:
 
     Written to a temporary file first and renamed, so ``target`` is never half a
     database. Returns (takeaways, chats) counted in the copy, after an integrity check.
+    The copy is the owner's alone, like the database: 0600, in a folder made 0700.
     """
     if not database.exists():
         raise FileNotFoundError(f"no database at {database}")
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    private_file(partial, side_files=True)
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30) as source:
         with sqlite3.connect(partial) as copy:
             source.backup(copy)

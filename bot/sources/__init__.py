@@ -19,6 +19,7 @@ from bot.sources import (
     kindle,
     kindle_notebook,
     koreader,
+    limits,
     logseq,
     markdown,
     plain,
@@ -124,6 +125,7 @@ def _parse_text(text: str, name: str) -> tuple[list[Takeaway], Report]:
     parsed = _PARSERS[file_format](text, name, report)
     takeaways = [t for t in parsed if t.text.strip()]
     report.skip("empty highlights", len(parsed) - len(takeaways))
+    takeaways = limits.bound(takeaways, name)  # length and count bounds: bot/sources/limits.py
     # A file whose entries were all left out by design says so in its report, and a
     # KOReader sidecar of a book read without highlighting is normal in a synced device
     # folder: neither is an error. Any other file that yields nothing is one.

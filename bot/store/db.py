@@ -3,13 +3,22 @@
 The connection runs with ``isolation_level=None``: Python's sqlite3 then never opens
 or commits a transaction behind our back, so ``BEGIN IMMEDIATE``/``COMMIT`` below are
 the only transaction boundaries. Everything outside ``transaction()`` autocommits.
+
+The database holds chat ids, names and search queries: it is the owner's alone.
+``connect`` creates it 0600 (and a missing folder 0700) whatever the umask, and
+tightens a database (and its ``-wal``/``-shm``) left readable by an older version.
+SQLite creates ``-wal``, ``-shm`` and ``-journal`` with the database file's mode, so
+they follow.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,7 +46,7 @@ _PRAGMAS = (
 async def connect(path: str | Path) -> aiosqlite.Connection:
     """Open ``path`` (creating its folder) with the pragmas every connection needs."""
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(path), side_files=True)
         _preflight(path)
     db = await aiosqlite.connect(path, isolation_level=None, cached_statements=_CACHED_STATEMENTS)
     try:
@@ -53,6 +62,55 @@ async def connect(path: str | Path) -> aiosqlite.Connection:
         await db.close()
         raise
     return db
+
+
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def private_dir(folder: Path) -> None:
+    """Create ``folder`` and any missing parents 0700 (an existing folder is left as it
+    is: it may be the operator's own, shared with other things)."""
+    missing = []
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            break
+        missing.append(candidate)
+    for candidate in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            candidate.mkdir(mode=0o700)
+            os.chmod(candidate, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def private_file(path: Path, *, side_files: bool = False) -> None:
+    """Make sure ``path`` exists and only its owner may read or write it (0600); with
+    ``side_files``, SQLite's ``-wal``/``-shm``/``-journal`` next to it too."""
+    private_dir(path.parent)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    except OSError:
+        return  # a folder, no permission ...: SQLite says what is wrong, in its own words
+    else:
+        try:
+            os.fchmod(descriptor, 0o600)  # open's mode is filtered by the umask
+        finally:
+            os.close(descriptor)
+    for candidate in [path, *(Path(f"{path}{end}") for end in SIDE_FILES if side_files)]:
+        _tighten(candidate)
+
+
+def _tighten(path: Path) -> None:
+    """Take group and other permissions away from an existing regular file."""
+    try:
+        status = os.stat(path)
+        mode = stat.S_IMODE(status.st_mode)
+        if mode & 0o077 and stat.S_ISREG(status.st_mode):
+            os.chmod(path, mode & 0o700)
+    except FileNotFoundError:
+        return
+    except OSError as error:  # not ours to change: say so, and go on
+        log.warning("cannot make %s private (%s)", path, error.strerror or error)
 
 
 def _preflight(path: str | Path) -> None:

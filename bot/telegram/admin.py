@@ -10,13 +10,14 @@ meant for the group, not for the collection.
 
 An upload is fetched only when Telegram's size for it (from the message, or failing
 that from getFile) is known and within what bots may download, so memory stays bounded
-by ``MAX_UPLOAD`` whatever is sent.
+by ``MAX_UPLOAD`` whatever is sent; one with more lines than an upload may have is
+refused before it is parsed, and the reply says what the limits are
+(``bot/sources/limits.py``).
 """
 
 from __future__ import annotations
 
 import html
-import io
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -24,6 +25,7 @@ from telegram.error import BadRequest
 
 from bot.delivery.schedule import local_date
 from bot.importer import ImportSummary, import_paths, import_upload
+from bot.sources import ParseError, limits
 from bot.store import chats as chat_db
 from bot.telegram import readwise
 from bot.telegram.common import reply
@@ -68,10 +70,17 @@ async def upload(update: Update, context: Context) -> None:
     if file.file_size > MAX_UPLOAD:
         await reply(update, too_large)
         return
-    buffer = io.BytesIO()
-    await file.download_to_memory(buffer)
-    summary = await import_upload(deps(context).store, buffer.getvalue(), name)
-    await reply(update, summary_html(summary))
+    # One copy of the bytes while it is parsed (the download buffer is gone by then); its
+    # lines are counted before any parsing, so what an upload can cost is bounded.
+    data = bytes(await file.download_as_bytearray())
+    try:
+        limits.check_upload(data, name)
+    except ParseError as error:
+        await reply(update, f"Not imported: {html.escape(str(error))}")
+        return
+    summary = await import_upload(deps(context).store, data, name)
+    del data
+    await reply(update, f"{summary_html(summary)}\n<i>{html.escape(limits.DESCRIPTION)}</i>")
 
 
 async def stats(update: Update, context: Context) -> None:

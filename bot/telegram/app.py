@@ -43,6 +43,7 @@ from bot.telegram import admin, choices, flood, readwise
 from bot.telegram import handlers as h
 from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
+from bot.telegram.fairness import FairUpdateProcessor
 from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
 from bot.telegram.heartbeat import (
     PollingRequest,
@@ -87,7 +88,8 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .concurrent_updates(64)
+        # Per-chat lines; a chat waiting on its own Telegram limit holds no shared place.
+        .concurrent_updates(FairUpdateProcessor(exempt=settings.admin_ids))
         .get_updates_request(PollingRequest(deps_.pulse, read_timeout=30.0))
     )
     if rate_limit:
@@ -218,6 +220,8 @@ async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
     server = WebhookServer.of(app)
     if server is not None:
         await server.stop()
+    if isinstance(app.update_processor, FairUpdateProcessor):
+        app.update_processor.drain()  # lines waiting on a group's minute limit
     if app.running:
         await app.stop()
     await app.shutdown()
@@ -393,6 +397,15 @@ class UpdateTracker:
         self.done: set[int] = set()
         self._changed = asyncio.Condition()
         app.add_handler(TypeHandler(Update, self._mark), group=self.GROUP)
+        if isinstance(app.update_processor, FairUpdateProcessor):
+            app.update_processor.on_drop.append(self._dropped)
+
+    async def _dropped(self, update: object) -> None:
+        """An update dropped unrun (its chat's line was full) is done with too."""
+        if isinstance(update, Update):
+            async with self._changed:
+                self.done.add(update.update_id)
+                self._changed.notify_all()
 
     async def _mark(self, update: Update, context: Context) -> None:
         async with self._changed:

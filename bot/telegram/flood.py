@@ -16,8 +16,14 @@ update; the console and the tests wait on it. So a dropped update is first hande
 the handlers of the groups from ``epilogue_group`` on, exactly as PTB would have run
 them: nothing waits forever for an update the guard swallowed.
 
-Memory is bounded: a few floats per person seen within the window, pruned when more
-than ``MAX_PEOPLE`` are tracked.
+Groups count as well: every counted update in a group or channel also counts against
+the chat, ``CHAT_LIMIT`` within ``CHAT_WINDOW``. The bot may send only 20 messages a
+minute into one group, so five members each well within their own limit could pile up
+more work for the group than Telegram lets the bot answer; past the chat's limit the
+group gets one note and silence, like a person. (Private chats are their person.)
+
+Memory is bounded: a few floats per person and group seen within the window, pruned
+when more than ``MAX_PEOPLE`` of either are tracked.
 """
 
 from __future__ import annotations
@@ -42,20 +48,60 @@ log = logging.getLogger(__name__)
 GROUP = -1
 LIMIT = 20  # updates per person within WINDOW: 2 a second, in bursts of 20
 WINDOW = timedelta(seconds=10)
+CHAT_LIMIT = 30  # counted updates per group within CHAT_WINDOW: Telegram's 20 a minute, and some
+CHAT_WINDOW = timedelta(minutes=1)
 MAX_PEOPLE = 50_000
 NOTE = "Slow down a little, please 🙂 I'll answer again in a few seconds."
 
 
 @dataclass(slots=True)
 class _Rate:
-    """One person's latest update times (at most ``LIMIT``) and whether they were told."""
+    """One person's (or group's) latest update times (at most its limit), and whether
+    they were told."""
 
     times: deque[float] = field(default_factory=lambda: deque(maxlen=LIMIT))
     told: bool = False
 
 
+class _Counter:
+    """The latest update times of each person (or chat), bounded in number."""
+
+    def __init__(self, limit: int, window: float, max_keys: int) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_keys = max_keys
+        self.rates: dict[int, _Rate] = {}
+
+    def count(self, key: int, now: float) -> tuple[_Rate, bool]:
+        """Count one update now; (the rate, whether it is over the limit)."""
+        rate = self.rates.get(key)
+        if rate is None:
+            if len(self.rates) >= self.max_keys:
+                self._prune(now)
+            rate = self.rates[key] = _Rate(deque(maxlen=self.limit))
+        recent = rate.times
+        # A clock set back (tests do; so may an operator) never counts as a flood.
+        over = len(recent) == self.limit and 0 <= now - recent[0] < self.window
+        recent.append(now)
+        if not over:
+            rate.told = False
+        return rate, over
+
+    def _prune(self, now: float) -> None:
+        """Forget keys quiet for a whole window (they are not limited); if all are
+        active, forget the oldest half (they get a fresh allowance, nothing worse)."""
+        quiet = [
+            k for k, r in self.rates.items() if not r.times or now - r.times[-1] >= self.window
+        ]
+        for key in quiet:
+            del self.rates[key]
+        if len(self.rates) >= self.max_keys:
+            for key in list(self.rates)[: len(self.rates) // 2 + 1]:
+                del self.rates[key]
+
+
 class FloodGuard:
-    """Per-person rate limit on incoming updates; see the module docstring."""
+    """Per-person and per-group rate limits on incoming updates; see the module docstring."""
 
     def __init__(
         self,
@@ -65,16 +111,24 @@ class FloodGuard:
         limit: int = LIMIT,
         window: timedelta = WINDOW,
         max_people: int = MAX_PEOPLE,
+        chat_limit: int = CHAT_LIMIT,
+        chat_window: timedelta = CHAT_WINDOW,
     ) -> None:
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
+        if limit < 1 or chat_limit < 1:
+            raise ValueError("limits must be at least 1")
         self.exempt = frozenset(exempt)
         self.epilogue_group = epilogue_group
         self.limit = limit
         self.window = window.total_seconds()
         self.max_people = max_people
-        self._rates: dict[int, _Rate] = {}
+        self._people = _Counter(limit, window.total_seconds(), max_people)
+        self._chats = _Counter(chat_limit, chat_window.total_seconds(), max_people)
         self.dropped = 0
+
+    @property
+    def _rates(self) -> dict[int, _Rate]:
+        """Each person's rate (tests look at how many are kept)."""
+        return self._people.rates
 
     def install(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, self.check), group=GROUP)
@@ -85,18 +139,20 @@ class FloodGuard:
         if person is None:
             return
         now = deps(context).clock().timestamp()
-        rate = self._rate(person, now)
-        recent = rate.times
-        # A clock set back (tests do; so may an operator) never counts as a flood.
-        over = len(recent) == self.limit and 0 <= now - recent[0] < self.window
-        recent.append(now)
+        rate, over = self._people.count(person, now)
+        chat = update.effective_chat
+        who = f"person {person}"
+        if chat is not None and chat.type != ChatType.PRIVATE:
+            chat_rate, chat_over = self._chats.count(chat.id, now)
+            if chat_over and not over:
+                rate, over = chat_rate, True  # the group's note, once for all its members
+                who = f"chat {chat.id}"
         if not over:
-            rate.told = False
             return
         self.dropped += 1
         if not rate.told:
             rate.told = True
-            log.info("person %s floods the bot: slowed down", person)
+            log.info("%s floods the bot: slowed down", who)
             await self._tell(update)
         await self._epilogue(update, context)
         raise ApplicationHandlerStop
@@ -120,26 +176,6 @@ class FloodGuard:
 
     def _unless_exempt(self, user_id: int) -> int | None:
         return None if user_id in self.exempt else user_id
-
-    def _rate(self, person: int, now: float) -> _Rate:
-        rate = self._rates.get(person)
-        if rate is None:
-            if len(self._rates) >= self.max_people:
-                self._prune(now)
-            rate = self._rates[person] = _Rate(deque(maxlen=self.limit))
-        return rate
-
-    def _prune(self, now: float) -> None:
-        """Forget people quiet for a whole window (they are not limited); if everyone is
-        active, forget the oldest half (they get a fresh allowance, nothing worse)."""
-        quiet = [
-            p for p, r in self._rates.items() if not r.times or now - r.times[-1] >= self.window
-        ]
-        for person in quiet:
-            del self._rates[person]
-        if len(self._rates) >= self.max_people:
-            for person in list(self._rates)[: len(self._rates) // 2 + 1]:
-                del self._rates[person]
 
     async def _tell(self, update: Update) -> None:
         """The one note of a flood: a toast for a button, a message otherwise."""

@@ -108,6 +108,11 @@ def shorten_marked(marked: str, limit: int) -> str:
     return split_text(marked, limit)[0].rstrip() + " …"
 
 
+def plain_text(text_html: str) -> str:
+    """The text Telegram shows for our HTML: tags gone, references decoded, ends trimmed."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text_html)).strip()
+
+
 def visible_length(text_html: str) -> int:
     """What Telegram counts against its limit: the text after parsing, in UTF-16 units
     (a "𝐛𝐨𝐥𝐝" letter from a tweet counts twice)."""

@@ -25,7 +25,13 @@ from bot.store.chats import to_unix
 from bot.store.store import Store
 from bot.telegram.common import may_change_schedule
 from bot.telegram.deps import Context, Deps, deps
-from bot.telegram.format import MESSAGE_LIMIT, delivery_messages, source_link
+from bot.telegram.format import (
+    MESSAGE_LIMIT,
+    delivery_messages,
+    plain_text,
+    source_link,
+    visible_length,
+)
 from bot.telegram.keyboards import (
     DISCARD,
     HIDE,
@@ -44,7 +50,6 @@ log = logging.getLogger(__name__)
 
 NOT_FOR_ME = "🚫 <i>Not for me: you won't get this one again.</i>"
 NOT_FOR_ME_TEXT = "🚫 Not for me: you won't get this one again."
-_NOTE_START = "🚫 <i>Not for me"
 EXPIRED = "This button has expired."
 
 
@@ -170,7 +175,13 @@ async def on_review(update: Update, context: Context, press: Press) -> None:
     markup = review_keyboard(
         items, marks, admin=is_admin_chat(d, chat.id), extra_rows=other_rows(message.reply_markup)
     )
-    await _redraw(message, markup, takeaway_id in marks.discarded if len(ids) == 1 else None)
+    lone = len(ids) == 1
+    await _redraw(
+        message,
+        markup,
+        found.get(takeaway_id) if lone else None,
+        takeaway_id in marks.discarded if lone else None,
+    )
 
 
 async def _apply(
@@ -203,21 +214,49 @@ async def _apply(
     return changed
 
 
-async def _redraw(message: Message, markup: InlineKeyboardMarkup, discarded: bool | None) -> None:
+async def _redraw(
+    message: Message,
+    markup: InlineKeyboardMarkup,
+    item: StoredTakeaway | None,
+    discarded: bool | None,
+) -> None:
     """New buttons; a lone takeaway's text also says whether it is "not for me" now
-    (``discarded``; None for a list, whose rows say it)."""
+    (``discarded``; None for a list, whose rows say it).
+
+    The text is rebuilt from the database (``item``), exactly as it was first sent,
+    never from Telegram's copy of the message: ``Message.text_html`` does not escape a
+    link's URL, so a hostile link would turn into markup (or break the edit). Telegram's
+    plain text only tells which of the ways it was sent this message is; a message that
+    is none of them (a search result, or a takeaway changed since) keeps its text.
+    """
     plain = message.text or ""
-    html = message.text_html if plain else ""
-    # Compared on the plain text: ``text_html`` escapes the apostrophe of the note.
-    noted = plain.endswith(NOT_FOR_ME_TEXT) and _NOTE_START in html
+    noted = plain.endswith(NOT_FOR_ME_TEXT)
+    shown = plain[: -len(NOT_FOR_ME_TEXT)] if noted else plain
+    base = as_sent(item, shown) if item is not None and discarded is not None else None
     text: str | None = None
-    if discarded and plain and not noted:
-        if len(plain) + len(NOT_FOR_ME) + 2 <= MESSAGE_LIMIT:
-            text = f"{html}\n\n{NOT_FOR_ME}"
-    elif discarded is False and noted:
-        text = html[: html.rindex(_NOTE_START)].rstrip()
+    if base is not None and discarded and not noted:
+        if visible_length(base) + len(NOT_FOR_ME_TEXT) + 2 <= MESSAGE_LIMIT:
+            text = f"{base}\n\n{NOT_FOR_ME}"
+    elif base is not None and discarded is False and noted:
+        text = base
     with contextlib.suppress(BadRequest):  # "message is not modified": nothing to redraw
         if text is not None:
             await message.edit_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
         else:
             await message.edit_reply_markup(markup)
+
+
+# The headers a lone takeaway is sent with (/random has none); handlers.py's /today and
+# the daily delivery use TODAY_HEADER.
+LONE_HEADERS: tuple[str | None, ...] = (None, "☀️ <b>Today's takeaway</b>")
+
+
+def as_sent(item: StoredTakeaway, shown: str) -> str | None:
+    """The HTML of the message (the last, if the takeaway took several) that showed
+    ``shown`` (Telegram's plain text of it), rebuilt from the database; None if no way
+    this takeaway is sent alone shows that text."""
+    for header in LONE_HEADERS:
+        last = delivery_messages([item], header=header)[-1]
+        if plain_text(last) == shown.strip():
+            return last
+    return None

@@ -1271,6 +1271,9 @@ class BotAPIStandin:
         self.max_sends_per_second: int | None = None
         """When set, send* calls beyond this many per second get 429 like a flood."""
         self.flood_retry_after = 1
+        self.max_group_sends_per_minute: int | None = None
+        """When set, send* calls into one group or channel beyond this many within 60 s
+        get 429 (Telegram's limit is 20), with ``flood_retry_after``."""
 
         # What the bot did
         self.all_requests: list[tuple[str, JSONDict]] = []
@@ -1301,6 +1304,7 @@ class BotAPIStandin:
         self._query_numbers = itertools.count(4_000_000_001)
         self._faults: list[Fault] = []
         self._send_times: deque[float] = deque()
+        self._group_send_times: dict[int, deque[float]] = {}
         self._listeners: list[Callable[[BotEvent], None]] = []
 
         # Plumbing
@@ -1891,6 +1895,19 @@ class BotAPIStandin:
             raise ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
         times.append(now)
 
+    def _check_group_flood(self, chat: _Chat) -> None:
+        limit = self.max_group_sends_per_minute
+        if limit is None or chat.type == "private":
+            return
+        now = time.monotonic()
+        times = self._group_send_times.setdefault(chat.id, deque())
+        while times and now - times[0] >= 60.0:
+            times.popleft()
+        if len(times) >= limit:
+            retry = self.flood_retry_after
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        times.append(now)
+
     # -- HTTP ----------------------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -2359,8 +2376,9 @@ class BotAPIStandin:
         return target
 
     def _new_message(self, chat: _Chat, p: _Params) -> tuple[JSONDict, int]:
-        """The common part of a sent message; checks the flood limit and the reply."""
+        """The common part of a sent message; checks the flood limits and the reply."""
         self._check_flood()
+        self._check_group_flood(chat)
         reply_to = self._reply_target(chat, p)
         date = int(self.clock())
         raw: JSONDict = {"message_id": chat.take_message_id()}
