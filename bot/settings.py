@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     channel_ids: Annotated[list[int | str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    # aiohttp costs a tenth of httpx's CPU per request (docs/performance.md); httpx is
+    # python-telegram-bot's own, kept selectable.
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"

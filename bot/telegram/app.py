@@ -38,6 +38,7 @@ from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
 from bot.telegram.heartbeat import PollingRequest, heartbeat_job
 from bot.telegram.limiter import WindowRateLimiter
 from bot.telegram.review import send_takeaways
+from bot.telegram.transport import build_request
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,10 @@ def build_application(
             )
         )
         .concurrent_updates(64)
-        .get_updates_request(PollingRequest(deps_.pulse, read_timeout=30.0))
+        .request(build_request(settings.http_transport))
+        .get_updates_request(
+            PollingRequest(deps_.pulse, build_request(settings.http_transport, read_timeout=30.0))
+        )
     )
     if rate_limit:
         # Retries 429s (AIORateLimiter's default of 0 would surface every one as an

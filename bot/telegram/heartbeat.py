@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest
 
 from bot.ops import write_heartbeat
 from bot.telegram.deps import Context, Pulse, deps
@@ -21,15 +21,25 @@ INTERVAL = timedelta(seconds=10)
 SILENCE = timedelta(seconds=30)
 
 
-class PollingRequest(HTTPXRequest):
-    """PTB's own HTTP request for getUpdates, noting every successful answer."""
+class PollingRequest(BaseRequest):
+    """The getUpdates request (either transport), noting every successful answer."""
 
-    def __init__(self, pulse: Pulse, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, pulse: Pulse, request: BaseRequest) -> None:
         self.pulse = pulse
+        self.request = request
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.request.read_timeout
+
+    async def initialize(self) -> None:
+        await self.request.initialize()
+
+    async def shutdown(self) -> None:
+        await self.request.shutdown()
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
-        code, payload = await super().do_request(*args, **kwargs)
+        code, payload = await self.request.do_request(*args, **kwargs)
         if 200 <= code < 300:
             self.pulse.beat()
         return code, payload
