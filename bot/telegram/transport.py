@@ -32,12 +32,13 @@ tenth of that. ``HTTP_TRANSPORT=httpx`` keeps PTB's request as it always was.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import ssl
 from typing import Any, Final, Literal
 from urllib.parse import unquote, urlsplit
-from urllib.request import getproxies, proxy_bypass_environment
+from urllib.request import getproxies
 
 import aiohttp
 import certifi
@@ -45,6 +46,7 @@ import httpx
 from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
@@ -158,7 +160,8 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-_Route = tuple[str | None, dict[str, str] | None]  # proxy URL, proxy headers
+# The proxy URL, headers for a CONNECT to it, headers for a request forwarded by it.
+_Route = tuple[str | None, dict[str, str] | None, dict[str, str] | None]
 
 
 class ProxyChooser:
@@ -179,14 +182,38 @@ class ProxyChooser:
         if known is not None:
             return known
         proxy = self._env.get(parts.scheme) or self._env.get("all")
-        if proxy and parts.hostname and proxy_bypass_environment(parts.netloc, self._env):
+        if proxy and _bypassed(parts.hostname or "", self._env.get("no", "")):
             proxy = None
-        chosen = _route(proxy) if proxy else (None, None)
+        chosen: _Route = (None, None, None)
+        if proxy:
+            proxy_url, auth = _route(proxy)
+            # aiohttp sends a tunnel's headers with the CONNECT, but a forwarded plain
+            # http:// request needs its Proxy-Authorization among its own headers.
+            tunnel = parts.scheme == "https"
+            chosen = (proxy_url, auth, None) if tunnel else (proxy_url, None, auth)
         self._routes[key] = chosen
         return chosen
 
 
-def _route(proxy: str) -> _Route:
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether ``NO_PROXY`` exempts ``host``, read as httpx reads it: ``*`` for every host,
+    ``example.com`` for it and its subdomains, ``.example.com`` for subdomains only."""
+    host = host.lower()
+    for entry in no_proxy.split(","):
+        name = entry.strip().lower()
+        if "://" in name:
+            name = urlsplit(name).hostname or ""
+        if name == "*":
+            return True
+        if name.startswith("."):
+            if host.endswith(name):
+                return True
+        elif name and (host == name.strip("[]") or host.endswith("." + name)):
+            return True
+    return False
+
+
+def _route(proxy: str) -> tuple[str, dict[str, str] | None]:
     """A proxy URL (``host:port`` means http://) as aiohttp takes it: credentials moved
     into a Proxy-Authorization header."""
     if "://" not in proxy:
@@ -203,8 +230,8 @@ def _route(proxy: str) -> _Route:
     netloc = parts.netloc.rpartition("@")[2]
     headers = None
     if parts.username is not None:
-        login = aiohttp.BasicAuth(unquote(parts.username), unquote(parts.password or ""))
-        headers = {"Proxy-Authorization": login.encode()}
+        login = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        headers = {"Proxy-Authorization": "Basic " + base64.b64encode(login).decode("ascii")}
     return f"{parts.scheme}://{netloc}", headers
 
 
@@ -242,13 +269,8 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is not None and not self._session.closed:
             return
-        if self._proxy is not None:
-            chooser = ProxyChooser({"all": self._proxy})
-        else:
-            chooser = ProxyChooser()
-        connector = aiohttp.TCPConnector(
-            limit=self._pool_size, limit_per_host=0, ssl=tls_context()
-        )
+        chooser = ProxyChooser(None if self._proxy is None else {"all": self._proxy})
+        connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0, ssl=tls_context())
         self._proxies = chooser
         self._gate = asyncio.Semaphore(self._pool_size)
         self._session = aiohttp.ClientSession(
@@ -279,10 +301,10 @@ class AiohttpRequest(BaseRequest):
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: float | None | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
-        write_timeout: float | None | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: float | None | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: float | None | DefaultValue[None] = BaseRequest.DEFAULT_NONE,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         session, gate, proxies = self._session, self._gate, self._proxies
         if session is None or session.closed or gate is None or proxies is None:
@@ -306,7 +328,9 @@ class AiohttpRequest(BaseRequest):
             data, headers = request_data.url_encoded_parameters().encode(), _FORM
             if len(data) > _CHUNK:
                 data = _TimedBody(data, _FORM["Content-Type"], write)
-        proxy, proxy_headers = proxies.route(url)
+        proxy, proxy_headers, forwarded = proxies.route(url)
+        if forwarded is not None:
+            headers = {**(headers or {}), **forwarded}
 
         if gate.locked():
             try:
