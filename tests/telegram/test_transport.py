@@ -346,9 +346,9 @@ async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
 
 
 @asynccontextmanager
-async def proxying() -> AsyncIterator[Proxy]:
+async def proxying(tls: ssl.SSLContext | None = None) -> AsyncIterator[Proxy]:
     proxy = Proxy()
-    listener = await asyncio.start_server(proxy.handle, "127.0.0.1", 0)
+    listener = await asyncio.start_server(proxy.handle, "127.0.0.1", 0, ssl=tls)
     proxy.port = listener.sockets[0].getsockname()[1]
     try:
         yield proxy
@@ -451,6 +451,19 @@ async def test_https_through_a_connect_proxy(
     login = "Basic " + base64.b64encode(b"ada:pw").decode()
     assert proxy.seen == [(f"CONNECT 127.0.0.1:{server.port} HTTP/1.1", login)]
     assert server.requests
+
+
+async def test_an_https_proxy_is_reached_over_checked_tls(
+    transport: Transport, certificate: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate[0]))
+    tls = tls_server(certificate).ssl
+    async with serving(Server()) as server, proxying(tls) as proxy:
+        monkeypatch.setenv("HTTP_PROXY", f"https://127.0.0.1:{proxy.port}")
+        async with requester(transport) as request:
+            assert await call(request, server.url) is True
+    ((line, _),) = proxy.seen
+    assert line.startswith(f"POST http://127.0.0.1:{server.port}/")
 
 
 # -- the setting -----------------------------------------------------------------------------------
