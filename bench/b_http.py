@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -130,7 +131,7 @@ async def run_standin(ws: Workspace) -> list[Figure]:
         raw_rate, short_rate = raw_rates
         # python-telegram-bot alone: no code of ours between the loop and the transport:
         # aiohttp (the default), httpx, and the lean experiment (bench.transport).
-        rates = []
+        rates, cpus = [], []
         for request in (build_request("aiohttp"), build_request("httpx"), LeanRequest()):
             bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=request)
             async with bot:
@@ -141,9 +142,10 @@ async def run_standin(ws: Workspace) -> list[Figure]:
                     async with gate:
                         await bot.send_message(n % connections + 1, text, parse_mode=ParseMode.HTML)
 
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 await asyncio.gather(*(send(n) for n in range(sends)))
                 rates.append(sends / (time.perf_counter() - started))
+                cpus.append((time.process_time() - cpu) / sends * 1000)
         ptb_rate, httpx_rate, lean_rate = rates
         stats = await tg.call("stats")
     if stats["other_failures"] or stats["internal_errors"]:
@@ -161,6 +163,9 @@ async def run_standin(ws: Workspace) -> list[Figure]:
             "ptb.send_message_alone", ptb_rate, "msg/s", "Bot.send_message (aiohttp), 4 at a time"
         ),
         info("ptb.send_message_httpx", httpx_rate, "msg/s", "the same over httpx"),
+        info("ptb.cpu_per_message", cpus[0], "ms", "client CPU per send_message (aiohttp)"),
+        info("ptb.cpu_per_message_httpx", cpus[1], "ms", "the same over httpx"),
+        info("ptb.cpu_per_message_lean_transport", cpus[2], "ms", "the same, bench.transport"),
         info(
             "ptb.send_message_lean_transport",
             lean_rate,
@@ -168,6 +173,15 @@ async def run_standin(ws: Workspace) -> list[Figure]:
             "experiment: the same with bench.transport",
         ),
     ]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _variant_bot(tg: RemoteStandin, *, limiter: BaseRateLimiter[Any] | None) -> Any:
@@ -193,9 +207,9 @@ async def _deliver(
     name: str,
     transport: Transport = DEFAULT_TRANSPORT,
     limiter: BaseRateLimiter[Any] | None = None,
-) -> tuple[float, float, dict[str, Any], RunReport]:
+) -> tuple[float, tuple[float, float], dict[str, Any], RunReport]:
     """Run the daily job for ``count`` due subscribers; (seconds, CPU seconds of this
-    process, stand-in stats, report).
+    process and of the stand-in's, stand-in stats, report).
 
     By default through the bot as the product builds it; with ``limiter``, through the
     same delivery code on a bot with that one thing changed.
@@ -215,6 +229,7 @@ async def _deliver(
                 ):
                     await tg.call("reset")
                     started, cpu = time.perf_counter(), time.process_time()
+                    standin_cpu = _cpu_seconds(tg.pid)
                     report = await deliver_due(
                         store,
                         daily_sender(bot, store),
@@ -222,6 +237,7 @@ async def _deliver(
                         rng=random.Random(ws.seed),
                     )
                     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                    standin_cpu = _cpu_seconds(tg.pid) - standin_cpu
             else:
                 async with running_bot(tg, path, rate_limit=rate_limit, transport=transport) as (
                     app,
@@ -230,6 +246,7 @@ async def _deliver(
                 ):
                     await tg.call("reset")
                     started, cpu = time.perf_counter(), time.process_time()
+                    standin_cpu = _cpu_seconds(tg.pid)
                     report = await deliver_due(
                         # As the delivery job sends: buttons drawn from the chat's marks.
                         store,
@@ -238,6 +255,7 @@ async def _deliver(
                         rng=random.Random(ws.seed),
                     )
                     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                    standin_cpu = _cpu_seconds(tg.pid) - standin_cpu
             stats = await tg.call("stats", times=True)
     finally:
         ws.remove(path)
@@ -245,14 +263,14 @@ async def _deliver(
         raise AssertionError(f"delivery went wrong: {report.line()}; stand-in: {stats['sent']}")
     if not (rate_limit or limiter) and report.sent != count:
         raise AssertionError(f"without a limiter every message must go: {report.line()}")
-    return elapsed, cpu, stats, report
+    return elapsed, (cpu, standin_cpu), stats, report
 
 
 async def run_delivery(ws: Workspace) -> list[Figure]:
     count = ws.sizes.delivery_messages
-    elapsed, cpu, _, _ = await _deliver(ws, count, rate_limit=False, name="delivery")
+    elapsed, (cpu, standin_cpu), _, _ = await _deliver(ws, count, rate_limit=False, name="delivery")
     small = min(count, HTTPX_DELIVERY_MAX)
-    httpx_elapsed, httpx_cpu, _, _ = await _deliver(
+    httpx_elapsed, (httpx_cpu, _), _, _ = await _deliver(
         ws, small, rate_limit=False, name="delivery", transport="httpx"
     )
     return [
@@ -268,6 +286,15 @@ async def run_delivery(ws: Workspace) -> list[Figure]:
             cpu / count * 1000,
             "ms",
             "the bot process's CPU time per message (the stand-in's not included)",
+        ),
+        info(
+            "delivery.standin_cpu_per_message",
+            standin_cpu / count * 1000,
+            "ms",
+            f"the stand-in's CPU time per message: its own bound is {count / standin_cpu:,.0f} "
+            "msg/s on a free core"
+            if standin_cpu
+            else "not measured (no /proc)",
         ),
         info(
             "delivery.rate_httpx",
