@@ -147,6 +147,20 @@ async def run_standin(ws: Workspace) -> list[Figure]:
                 rates.append(sends / (time.perf_counter() - started))
                 cpus.append((time.process_time() - cpu) / sends * 1000)
         ptb_rate, httpx_rate, lean_rate = rates
+        # The transport alone: BaseRequest.do_request (no Bot, no Message objects), 16 at once.
+        request_cpus = []
+        get_me = f"{tg.url}/bot{tg.token}/getMe"
+        for request in (build_request("aiohttp"), build_request("httpx"), LeanRequest()):
+            async with request:
+                gate = asyncio.Semaphore(16)
+
+                async def call(request: Any = request, gate: asyncio.Semaphore = gate) -> None:
+                    async with gate:
+                        await request.do_request(get_me, "POST")
+
+                cpu = time.process_time()
+                await asyncio.gather(*(call() for _ in range(sends)))
+                request_cpus.append((time.process_time() - cpu) / sends * 1_000_000)
         stats = await tg.call("stats")
     if stats["other_failures"] or stats["internal_errors"]:
         raise AssertionError(f"the stand-in refused requests: {stats}")
@@ -166,6 +180,9 @@ async def run_standin(ws: Workspace) -> list[Figure]:
         info("ptb.cpu_per_message", cpus[0], "ms", "client CPU per send_message (aiohttp)"),
         info("ptb.cpu_per_message_httpx", cpus[1], "ms", "the same over httpx"),
         info("ptb.cpu_per_message_lean_transport", cpus[2], "ms", "the same, bench.transport"),
+        info("transport.cpu_per_request", request_cpus[0], "us", "do_request alone (aiohttp)"),
+        info("transport.cpu_per_request_httpx", request_cpus[1], "us", "the same over httpx"),
+        info("transport.cpu_per_request_lean", request_cpus[2], "us", "the same, bench.transport"),
         info(
             "ptb.send_message_lean_transport",
             lean_rate,
