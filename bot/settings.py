@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     channel_ids: Annotated[list[int | str], NoDecode] = Field(default_factory=list)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # aiohttp costs a tenth of httpx's CPU per request (docs/performance.md); httpx is
+    # aiohttp costs a thirteenth of httpx's CPU per request (docs/performance.md); httpx is
     # python-telegram-bot's own, kept selectable.
     http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
