@@ -1,9 +1,10 @@
 """How the bot talks HTTP to the Bot API: aiohttp (the default) or PTB's own httpx.
 
-Why a second transport: PTB's ``HTTPXRequest`` costs about 2 ms of CPU per request in
+Why a second transport: PTB's ``HTTPXRequest`` costs about 1.5 ms of CPU per request in
 httpx/httpcore (whose pool scans every connection for every queued request), which capped
 the bot at a few hundred messages a second; aiohttp's client does the same work for a
-thirteenth of that (``transport.cpu_per_request`` in ``bench``). ``HTTP_TRANSPORT=httpx`` keeps PTB's request as it always was.
+thirteenth of that (``transport.cpu_per_request`` in ``bench``). ``HTTP_TRANSPORT=httpx``
+keeps PTB's request as it always was.
 
 ``AiohttpRequest`` behaves like ``HTTPXRequest`` where the bot can tell:
 
