@@ -1,17 +1,22 @@
-"""End to end over HTTP: the real bot (python-telegram-bot, httpx) against the stand-in
-Bot API running in a second process.
+"""End to end over HTTP: the real bot (python-telegram-bot over the default transport,
+``HTTP_TRANSPORT=aiohttp``) against the stand-in Bot API running in a second process.
 
 * ``standin``: the stand-in alone, with a raw keep-alive socket client, and
-  python-telegram-bot's ``Bot.send_message`` alone (no code of ours): the two bounds
-  the bot's own figures sit under.
+  python-telegram-bot's ``Bot.send_message`` alone (no code of ours) over each transport:
+  the bounds the bot's own figures sit under.
 * ``delivery`` / ``delivery-limited``: the daily run, limiter off / at Telegram's 30/s.
 * ``commands`` / ``commands-limited``: many people send /random at the same moment.
+
+``delivery`` and ``commands`` also run over ``HTTP_TRANSPORT=httpx`` (the transport before
+aiohttp) in the same run, as the "before" figure; the httpx delivery sends at most 20,000
+messages, as its rate is flat in the count and 100,000 would take minutes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import statistics
 import time
@@ -38,14 +43,17 @@ from bot.store import Store
 from bot.telegram.app import build_application, daily_sender, start_bot, stop_bot
 from bot.telegram.format import takeaway_messages
 from bot.telegram.keyboards import takeaway_keyboard
+from bot.telegram.transport import Transport, build_request
 
 TELEGRAM_RATE = 30  # messages per second, Telegram's limit for one bot
+DEFAULT_TRANSPORT: Transport = Settings.model_fields["http_transport"].default
+HTTPX_DELIVERY_MAX = 20_000  # the httpx comparison's size (flat rate, slow)
 COMMAND_USERS_FROM = 50_000_001  # chat ids of the people sending commands
 
 
 @asynccontextmanager
 async def running_bot(
-    tg: RemoteStandin, path: Path, *, rate_limit: bool
+    tg: RemoteStandin, path: Path, *, rate_limit: bool, transport: Transport = DEFAULT_TRANSPORT
 ) -> AsyncIterator[tuple[Any, Store, ManualClock]]:
     """The bot as ``takeaways-bot run`` wires it (polling, handlers), minus the jobs:
     the benchmark runs the daily job itself, at a fixed instant."""
@@ -54,6 +62,7 @@ async def running_bot(
         bot_token=SecretStr(tg.token),
         bot_api_url=tg.url,
         database_path=path,
+        http_transport=transport,
     )
     async with await Store.open(path) as store:
         clock = ManualClock(gen.BENCH_NOW)
@@ -120,10 +129,10 @@ async def run_standin(ws: Workspace) -> list[Figure]:
             await asyncio.gather(*(_raw_client(url, body, per_client) for body in bodies))
             raw_rates.append(per_client * connections / (time.perf_counter() - started))
         raw_rate, short_rate = raw_rates
-        # python-telegram-bot alone: no code of ours between the loop and httpx; then the
-        # same with the lean transport (bench.transport) in place of httpx.
-        rates = []
-        for request in (None, LeanRequest()):
+        # python-telegram-bot alone: no code of ours between the loop and the transport:
+        # aiohttp (the default), httpx, and the lean experiment (bench.transport).
+        rates, cpus = [], []
+        for request in (build_request("aiohttp"), build_request("httpx"), LeanRequest()):
             bot = Bot(tg.token, base_url=f"{tg.url}/bot", request=request)
             async with bot:
                 sends = requests // 5
@@ -133,10 +142,25 @@ async def run_standin(ws: Workspace) -> list[Figure]:
                     async with gate:
                         await bot.send_message(n % connections + 1, text, parse_mode=ParseMode.HTML)
 
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 await asyncio.gather(*(send(n) for n in range(sends)))
                 rates.append(sends / (time.perf_counter() - started))
-        ptb_rate, lean_rate = rates
+                cpus.append((time.process_time() - cpu) / sends * 1000)
+        ptb_rate, httpx_rate, lean_rate = rates
+        # The transport alone: BaseRequest.do_request (no Bot, no Message objects), 16 at once.
+        request_cpus = []
+        get_me = f"{tg.url}/bot{tg.token}/getMe"
+        for request in (build_request("aiohttp"), build_request("httpx"), LeanRequest()):
+            async with request:
+                gate = asyncio.Semaphore(16)
+
+                async def call(request: Any = request, gate: asyncio.Semaphore = gate) -> None:
+                    async with gate:
+                        await request.do_request(get_me, "POST")
+
+                cpu = time.process_time()
+                await asyncio.gather(*(call() for _ in range(sends)))
+                request_cpus.append((time.process_time() - cpu) / sends * 1_000_000)
         stats = await tg.call("stats")
     if stats["other_failures"] or stats["internal_errors"]:
         raise AssertionError(f"the stand-in refused requests: {stats}")
@@ -149,7 +173,16 @@ async def run_standin(ws: Workspace) -> list[Figure]:
             f"a takeaway message, {connections} connections; 2x the delivery target",
         ),
         info("standin.raw_requests_short", short_rate, "req/s", 'the same with text "hi"'),
-        info("ptb.send_message_alone", ptb_rate, "msg/s", "Bot.send_message (httpx), 4 at a time"),
+        info(
+            "ptb.send_message_alone", ptb_rate, "msg/s", "Bot.send_message (aiohttp), 4 at a time"
+        ),
+        info("ptb.send_message_httpx", httpx_rate, "msg/s", "the same over httpx"),
+        info("ptb.cpu_per_message", cpus[0], "ms", "client CPU per send_message (aiohttp)"),
+        info("ptb.cpu_per_message_httpx", cpus[1], "ms", "the same over httpx"),
+        info("ptb.cpu_per_message_lean_transport", cpus[2], "ms", "the same, bench.transport"),
+        info("transport.cpu_per_request", request_cpus[0], "us", "do_request alone (aiohttp)"),
+        info("transport.cpu_per_request_httpx", request_cpus[1], "us", "the same over httpx"),
+        info("transport.cpu_per_request_lean", request_cpus[2], "us", "the same, bench.transport"),
         info(
             "ptb.send_message_lean_transport",
             lean_rate,
@@ -159,13 +192,22 @@ async def run_standin(ws: Workspace) -> list[Figure]:
     ]
 
 
-def _variant_bot(tg: RemoteStandin, *, lean: bool, limiter: BaseRateLimiter[Any] | None) -> Any:
-    """A bot configured like the product's (same defaults), for the experiments: the
-    lean transport, or a differently tuned rate limiter."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux ``/proc``; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _variant_bot(tg: RemoteStandin, *, limiter: BaseRateLimiter[Any] | None) -> Any:
+    """A bot configured like the product's (same defaults and transport), for the
+    experiments with a differently tuned rate limiter."""
     return ExtBot(
         tg.token,
         base_url=f"{tg.url}/bot",
-        request=LeanRequest() if lean else None,
+        request=build_request(DEFAULT_TRANSPORT),
         defaults=Defaults(
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -180,13 +222,14 @@ async def _deliver(
     *,
     rate_limit: bool,
     name: str,
-    lean: bool = False,
+    transport: Transport = DEFAULT_TRANSPORT,
     limiter: BaseRateLimiter[Any] | None = None,
-) -> tuple[float, dict[str, Any], RunReport]:
-    """Run the daily job for ``count`` due subscribers; (seconds, stand-in stats, report).
+) -> tuple[float, tuple[float, float], dict[str, Any], RunReport]:
+    """Run the daily job for ``count`` due subscribers; (seconds, CPU seconds of this
+    process and of the stand-in's, stand-in stats, report).
 
-    By default through the bot as the product builds it; with ``lean`` or ``limiter``,
-    through the same delivery code on a bot with that one thing changed.
+    By default through the bot as the product builds it; with ``limiter``, through the
+    same delivery code on a bot with that one thing changed.
     """
     collection = await ws.collection(ws.sizes.collection)
     path = ws.copy(collection, f"{name}.db")
@@ -196,24 +239,31 @@ async def _deliver(
             await tg.call("add_chats", first=1, count=count)
             if rate_limit or limiter is not None:
                 await tg.call("configure", max_sends_per_second=TELEGRAM_RATE)
-            if lean or limiter is not None:
+            if limiter is not None:
                 async with (
                     await Store.open(path) as store,
-                    _variant_bot(tg, lean=lean, limiter=limiter) as bot,
+                    _variant_bot(tg, limiter=limiter) as bot,
                 ):
                     await tg.call("reset")
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.process_time()
+                    standin_cpu = _cpu_seconds(tg.pid)
                     report = await deliver_due(
                         store,
                         daily_sender(bot, store),
                         ManualClock(gen.BENCH_NOW),
                         rng=random.Random(ws.seed),
                     )
-                    elapsed = time.perf_counter() - started
+                    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                    standin_cpu = _cpu_seconds(tg.pid) - standin_cpu
             else:
-                async with running_bot(tg, path, rate_limit=rate_limit) as (app, store, clock):
+                async with running_bot(tg, path, rate_limit=rate_limit, transport=transport) as (
+                    app,
+                    store,
+                    clock,
+                ):
                     await tg.call("reset")
-                    started = time.perf_counter()
+                    started, cpu = time.perf_counter(), time.process_time()
+                    standin_cpu = _cpu_seconds(tg.pid)
                     report = await deliver_due(
                         # As the delivery job sends: buttons drawn from the chat's marks.
                         store,
@@ -221,7 +271,8 @@ async def _deliver(
                         clock,
                         rng=random.Random(ws.seed),
                     )
-                    elapsed = time.perf_counter() - started
+                    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                    standin_cpu = _cpu_seconds(tg.pid) - standin_cpu
             stats = await tg.call("stats", times=True)
     finally:
         ws.remove(path)
@@ -229,26 +280,50 @@ async def _deliver(
         raise AssertionError(f"delivery went wrong: {report.line()}; stand-in: {stats['sent']}")
     if not (rate_limit or limiter) and report.sent != count:
         raise AssertionError(f"without a limiter every message must go: {report.line()}")
-    return elapsed, stats, report
+    return elapsed, (cpu, standin_cpu), stats, report
 
 
 async def run_delivery(ws: Workspace) -> list[Figure]:
     count = ws.sizes.delivery_messages
-    elapsed, _, _ = await _deliver(ws, count, rate_limit=False, name="delivery")
-    lean_elapsed, _, _ = await _deliver(ws, count, rate_limit=False, name="delivery", lean=True)
+    elapsed, (cpu, standin_cpu), _, _ = await _deliver(ws, count, rate_limit=False, name="delivery")
+    small = min(count, HTTPX_DELIVERY_MAX)
+    httpx_elapsed, (httpx_cpu, _), _, _ = await _deliver(
+        ws, small, rate_limit=False, name="delivery", transport="httpx"
+    )
     return [
         at_least(
             "delivery.rate",
             count / elapsed,
             "msg/s",
             1_500,
-            f"{count:,} subscribers, limiter off, {elapsed:.1f} s",
+            f"{count:,} subscribers, limiter off, {elapsed:.1f} s ({DEFAULT_TRANSPORT})",
         ),
         info(
-            "delivery.rate_lean_transport",
-            count / lean_elapsed,
+            "delivery.cpu_per_message",
+            cpu / count * 1000,
+            "ms",
+            "the bot process's CPU time per message (the stand-in's not included)",
+        ),
+        info(
+            "delivery.standin_cpu_per_message",
+            standin_cpu / count * 1000,
+            "ms",
+            f"the stand-in's CPU time per message: its own bound is {count / standin_cpu:,.0f} "
+            "msg/s on a free core"
+            if standin_cpu
+            else "not measured (no /proc)",
+        ),
+        info(
+            "delivery.rate_httpx",
+            small / httpx_elapsed,
             "msg/s",
-            "experiment: same code, bench.transport instead of httpx",
+            f"the same over HTTP_TRANSPORT=httpx, {small:,} subscribers",
+        ),
+        info(
+            "delivery.cpu_per_message_httpx",
+            httpx_cpu / small * 1000,
+            "ms",
+            "the same over httpx",
         ),
     ]
 
@@ -284,7 +359,7 @@ async def run_delivery_limited(ws: Workspace) -> list[Figure]:
     # The product's limiter (bot.telegram.limiter: a window, after PTB's leaky bucket let
     # 201 of 1,000 through too fast in an earlier run).
     for label, limiter in (("", None),):
-        elapsed, stats, report = await _deliver(
+        elapsed, _, stats, report = await _deliver(
             ws, count, rate_limit=True, name="limited", limiter=limiter
         )
         times = stats["send_times"]
@@ -330,13 +405,15 @@ async def run_delivery_limited(ws: Workspace) -> list[Figure]:
     return figures
 
 
-async def _commands(ws: Workspace, users: int, *, rate_limit: bool) -> dict[str, Any]:
+async def _commands(
+    ws: Workspace, users: int, *, rate_limit: bool, transport: Transport = DEFAULT_TRANSPORT
+) -> dict[str, Any]:
     path = await ws.collection(ws.sizes.collection)
     async with RemoteStandin() as tg:
         await tg.call("add_chats", first=COMMAND_USERS_FROM, count=users)
         if rate_limit:
             await tg.call("configure", max_sends_per_second=TELEGRAM_RATE)
-        async with running_bot(tg, path, rate_limit=rate_limit):
+        async with running_bot(tg, path, rate_limit=rate_limit, transport=transport):
             await tg.call("reset")
             await tg.call("push", first=COMMAND_USERS_FROM, count=users, text="/random")
             timeout = 30 + (users / TELEGRAM_RATE) * 2 if rate_limit else 120
@@ -350,6 +427,8 @@ async def run_commands(ws: Workspace) -> list[Figure]:
     users = ws.sizes.command_users
     stats = await _commands(ws, users, rate_limit=False)
     latencies = [s * 1000 for s in stats["latencies"]]
+    before = await _commands(ws, users, rate_limit=False, transport="httpx")
+    before_latencies = [s * 1000 for s in before["latencies"]]
     return [
         at_least("commands.answered", stats["answered"], "of " + f"{users:,}", users),
         at_most(
@@ -357,9 +436,17 @@ async def run_commands(ws: Workspace) -> list[Figure]:
             percentile(latencies, 0.99),
             "ms",
             500,
-            f"p50 {percentile(latencies, 0.5):.0f} ms; update queued -> reply received",
+            f"p50 {percentile(latencies, 0.5):.0f} ms; update queued -> reply received "
+            f"({DEFAULT_TRANSPORT})",
         ),
         info("commands.all_answered_in", stats["span"], "s", "limiter off"),
+        info(
+            "commands.p99_httpx",
+            percentile(before_latencies, 0.99),
+            "ms",
+            f"the same over HTTP_TRANSPORT=httpx: {before['answered']:,} answered in "
+            f"{before['span']:.2f} s",
+        ),
     ]
 
 

@@ -49,6 +49,12 @@ class RemoteStandin:
                 await proc.wait()
         self._proc = None
 
+    @property
+    def pid(self) -> int:
+        """The stand-in process's id (for its CPU time)."""
+        assert self._proc is not None
+        return self._proc.pid
+
     async def _read(self) -> dict[str, Any]:
         assert self._proc is not None and self._proc.stdout is not None
         line = await self._proc.stdout.readline()

@@ -73,7 +73,14 @@ def describe() -> dict[str, str]:
         "sqlite": sqlite3.sqlite_version,
         "libraries": ", ".join(
             f"{name} {_version(name)}"
-            for name in ("python-telegram-bot", "httpx", "httpcore", "aiosqlite", "sniffio")
+            for name in (
+                "python-telegram-bot",
+                "aiohttp",
+                "httpx",
+                "httpcore",
+                "aiosqlite",
+                "sniffio",
+            )
         ),
         "load average at start": load,
     }

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     # Third-party loggers stay at INFO or quieter unless this asks (see bot/logs.py).
     library_log_level: str | None = None
+    # aiohttp costs a thirteenth of httpx's CPU per request (docs/performance.md); httpx is
+    # python-telegram-bot's own, kept selectable.
+    http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0"

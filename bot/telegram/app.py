@@ -54,6 +54,7 @@ from bot.telegram.heartbeat import (
 )
 from bot.telegram.limiter import WindowRateLimiter
 from bot.telegram.review import send_takeaways
+from bot.telegram.transport import build_request
 from bot.telegram.webhook import TELEGRAM_CONNECTIONS, WebhookServer
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,10 @@ def build_application(
         )
         # Per-chat lines; a chat waiting on its own Telegram limit holds no shared place.
         .concurrent_updates(FairUpdateProcessor(exempt=settings.admin_ids))
-        .get_updates_request(PollingRequest(deps_.pulse, read_timeout=30.0))
+        .request(build_request(settings.http_transport))
+        .get_updates_request(
+            PollingRequest(deps_.pulse, build_request(settings.http_transport, read_timeout=30.0))
+        )
     )
     if rate_limit:
         # Retries 429s (AIORateLimiter's default of 0 would surface every one as an

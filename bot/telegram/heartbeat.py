@@ -32,7 +32,7 @@ import aiosqlite
 from telegram import Update
 from telegram.error import Conflict, NetworkError, TelegramError
 from telegram.ext import Application, TypeHandler
-from telegram.request import HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot.ops import TELEGRAM_KEY, describe_duration, write_heartbeat, write_problem
 from bot.store import Store
@@ -51,12 +51,22 @@ LONGEST_RETRY = 30.0
 _NO_UPDATES = b'{"ok":true,"result":[]}'
 
 
-class PollingRequest(HTTPXRequest):
-    """PTB's own HTTP request for getUpdates, noting every answer and retrying failures."""
+class PollingRequest(BaseRequest):
+    """The getUpdates request (either transport), noting every answer and retrying failures."""
 
-    def __init__(self, pulse: Pulse, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, pulse: Pulse, request: BaseRequest) -> None:
         self.pulse = pulse
+        self.request = request
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self.request.read_timeout
+
+    async def initialize(self) -> None:
+        await self.request.initialize()
+
+    async def shutdown(self) -> None:
+        await self.request.shutdown()
 
     async def do_request(
         self,
@@ -69,7 +79,9 @@ class PollingRequest(HTTPXRequest):
         delay = FIRST_RETRY
         while True:
             try:
-                code, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+                code, payload = await self.request.do_request(
+                    url, method, request_data, *args, **kwargs
+                )
             except NetworkError as error:  # TimedOut included
                 reason = str(error) or type(error).__name__
             else:
