@@ -1,0 +1,5 @@
+"""``python -m bot.standin --port 8081``: the stand-in as a server of its own."""
+
+from bot.standin.cli import main
+
+raise SystemExit(main())
