@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.standin.records import (
-    Entity,
-    JSONDict,
-)
+from bot.standin.records import Entity, JSONDict
 
 SPACE: Final = frozenset(" \t\r\n\0\v\f")
 # tdlib sorts entities by offset, then longer first, then by this priority.

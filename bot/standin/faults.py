@@ -5,16 +5,9 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from bot.standin.records import (
-    ApiError,
-    Fault,
-    JSONDict,
-)
+from bot.standin.records import ApiError, Fault, JSONDict
 from bot.standin.state import Chat, StandinState
-from bot.standin.wire import (
-    Params,
-    default_description,
-)
+from bot.standin.wire import Params, default_description
 
 
 class Faults(StandinState):

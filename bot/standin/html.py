@@ -11,15 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.standin.entities import (
-    SPACE,
-    check_link,
-    finish,
-    utf16_len,
-)
-from bot.standin.records import (
-    JSONDict,
-)
+from bot.standin.entities import SPACE, check_link, finish, utf16_len
+from bot.standin.records import JSONDict
 
 _HTML_TAGS: Final = frozenset(
     {

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-from bot.standin.entities import (
-    detect_entities,
-)
-from bot.standin.records import (
-    JSONDict,
-)
+from bot.standin.entities import detect_entities
+from bot.standin.records import JSONDict
 from bot.standin.state import Chat
 from bot.standin.world import World
 

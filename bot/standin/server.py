@@ -20,22 +20,9 @@ from bot.standin.methods.files import FileMethods
 from bot.standin.methods.queries import QueryMethods
 from bot.standin.methods.updates import UpdateMethods
 from bot.standin.people import People
-from bot.standin.records import (
-    DEFAULT_TOKEN,
-    MAX_BODY,
-    ApiError,
-    ClientGone,
-    Failure,
-)
+from bot.standin.records import DEFAULT_TOKEN, MAX_BODY, ApiError, ClientGone, Failure
 from bot.standin.watch import Watching
-from bot.standin.wire import (
-    JSON_TYPE,
-    Reply,
-    decode_params,
-    error_body,
-    http_response,
-    json_bytes,
-)
+from bot.standin.wire import JSON_TYPE, Reply, decode_params, error_body, http_response, json_bytes
 
 _log = logging.getLogger(__name__)
 

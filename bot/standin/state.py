@@ -29,9 +29,7 @@ from bot.standin.records import (
     SentMessage,
     StoredFile,
 )
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 _log = logging.getLogger(__name__)
 

@@ -11,17 +11,9 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
-from bot.standin.entities import (
-    check_link,
-    finish,
-    utf16_len,
-)
+from bot.standin.entities import check_link, finish, utf16_len
 from bot.standin.html import HtmlError, parse_html
-from bot.standin.records import (
-    CALLBACK_DATA_LIMIT,
-    JSONDict,
-    bad,
-)
+from bot.standin.records import CALLBACK_DATA_LIMIT, JSONDict, bad
 
 _BUTTON_ACTIONS: Final = frozenset(
     {

@@ -11,12 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
-from bot.standin.records import (
-    BotEvent,
-    JSONDict,
-    SentMessage,
-    StoredFile,
-)
+from bot.standin.records import BotEvent, JSONDict, SentMessage, StoredFile
 from bot.standin.state import StandinState
 from bot.standin.validation import scope_key
 

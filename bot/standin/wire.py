@@ -13,12 +13,7 @@ from http import HTTPStatus
 from typing import Any, Final, NamedTuple
 from urllib.parse import unquote
 
-from bot.standin.records import (
-    ApiError,
-    JSONDict,
-    UploadedFile,
-    bad,
-)
+from bot.standin.records import ApiError, JSONDict, UploadedFile, bad
 
 
 class Params:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.standin.records import (
-    JSONDict,
-)
+from bot.standin.records import JSONDict
 from bot.standin.state import FORBIDDEN_BY_TYPE, Chat, StandinState
 
 

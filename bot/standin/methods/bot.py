@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from bot.standin.records import (
-    JSONDict,
-    bad,
-)
+from bot.standin.records import JSONDict, bad
 from bot.standin.state import StandinState
 from bot.standin.validation import check_commands, scope_key
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 
 class BotMethods(StandinState):

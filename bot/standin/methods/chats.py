@@ -7,16 +7,9 @@ from __future__ import annotations
 import contextlib
 from typing import Final
 
-from bot.standin.records import (
-    ApiError,
-    BotEvent,
-    JSONDict,
-    bad,
-)
+from bot.standin.records import ApiError, BotEvent, JSONDict, bad
 from bot.standin.state import FORBIDDEN_BY_TYPE, Chat, StandinState
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 _CHAT_ACTIONS: Final = frozenset(
     {

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.standin.entities import (
-    entity_tuples,
-)
+from bot.standin.entities import entity_tuples
 from bot.standin.methods.chats import ChatMethods
-from bot.standin.records import (
-    MESSAGE_LIMIT,
-    BotEvent,
-    JSONDict,
-    SentMessage,
-    bad,
-)
+from bot.standin.records import MESSAGE_LIMIT, BotEvent, JSONDict, SentMessage, bad
 from bot.standin.state import Chat
 from bot.standin.validation import check_reply_markup, format_text
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 
 class EditingMethods(ChatMethods):

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import mimetypes
 
-from bot.standin.entities import (
-    entity_tuples,
-)
+from bot.standin.entities import entity_tuples
 from bot.standin.methods.messages import MessageMethods
 from bot.standin.records import (
     CAPTION_LIMIT,
@@ -19,9 +17,7 @@ from bot.standin.records import (
     bad,
 )
 from bot.standin.validation import check_reply_markup, format_text
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 
 class FileMethods(MessageMethods):

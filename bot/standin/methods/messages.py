@@ -4,23 +4,13 @@ the reply target, the record kept for tests).
 
 from __future__ import annotations
 
-from bot.standin.entities import (
-    entity_tuples,
-)
+from bot.standin.entities import entity_tuples
 from bot.standin.faults import Faults
 from bot.standin.methods.chats import ChatMethods
-from bot.standin.records import (
-    MESSAGE_LIMIT,
-    BotEvent,
-    JSONDict,
-    SentMessage,
-    bad,
-)
+from bot.standin.records import MESSAGE_LIMIT, BotEvent, JSONDict, SentMessage, bad
 from bot.standin.state import Chat
 from bot.standin.validation import check_reply_markup, format_text
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 
 class MessageMethods(ChatMethods, Faults):

@@ -14,9 +14,7 @@ from bot.standin.records import (
 )
 from bot.standin.state import StandinState
 from bot.standin.validation import check_reply_markup, format_text
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 _QUERY_TOO_OLD: Final = "query is too old and response timeout expired or query ID is invalid"
 _INLINE_RESULT_TYPES: Final = frozenset(

@@ -8,19 +8,10 @@ import itertools
 import re
 from typing import Final
 
-from bot.standin.entities import (
-    check_link,
-)
-from bot.standin.records import (
-    ApiError,
-    ClientGone,
-    JSONDict,
-    bad,
-)
+from bot.standin.entities import check_link
+from bot.standin.records import ApiError, ClientGone, JSONDict, bad
 from bot.standin.state import StandinState
-from bot.standin.wire import (
-    Params,
-)
+from bot.standin.wire import Params
 
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _WEBHOOK_PORTS: Final = frozenset({80, 88, 443, 8443})
