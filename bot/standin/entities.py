@@ -11,6 +11,7 @@ from typing import Final
 
 from bot.standin.records import Entity, JSONDict
 
+# tdlib's is_space; "\0" doubles as the end-of-text sentinel, as in the C string it parses.
 SPACE: Final = frozenset(" \t\r\n\0\v\f")
 # tdlib sorts entities by offset, then longer first, then by this priority.
 _PRIORITY: Final = {

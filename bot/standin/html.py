@@ -20,7 +20,6 @@ _HTML_TAGS: Final = frozenset(
         "tg-emoji", "span", "pre", "code", "blockquote",
     }
 )  # fmt: skip
-# tdlib's is_space; "\0" doubles as the end-of-text sentinel, as in the C string it parses.
 _SPECIAL = re.compile(r"[<&]")
 _SIMPLE_TAG = re.compile(
     r"<(/?)(a|b|strong|i|em|u|ins|s|strike|del|tg-spoiler|tg-emoji|code|pre|blockquote)>",

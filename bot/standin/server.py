@@ -9,9 +9,10 @@ at a time, and one call from decoding to answer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import time
 from collections.abc import Callable
+from typing import Any, Final
 from urllib.parse import unquote
 
 from bot.standin.methods.bot import BotMethods
@@ -20,11 +21,30 @@ from bot.standin.methods.files import FileMethods
 from bot.standin.methods.queries import QueryMethods
 from bot.standin.methods.updates import UpdateMethods
 from bot.standin.people import People
-from bot.standin.records import DEFAULT_TOKEN, MAX_BODY, ApiError, ClientGone, Failure
+from bot.standin.records import MAX_BODY, ApiError, ClientGone, Failure
 from bot.standin.watch import Watching
-from bot.standin.wire import JSON_TYPE, Reply, decode_params, error_body, http_response, json_bytes
+from bot.standin.wire import (
+    JSON_TYPE,
+    Params,
+    Reply,
+    decode_params,
+    error_body,
+    http_response,
+    json_bytes,
+)
 
 _log = logging.getLogger(__name__)
+
+_METHODS: Final = (
+    "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook",
+    "getWebhookInfo", "sendMessage", "editMessageText", "editMessageReplyMarkup",
+    "deleteMessage", "answerCallbackQuery", "answerInlineQuery", "sendDocument",
+    "getFile", "getChat", "getChatMember", "getChatAdministrators",
+    "getChatMemberCount", "sendChatAction", "setMyCommands", "getMyCommands",
+    "deleteMyCommands", "setChatMenuButton", "getChatMenuButton", "setMyDescription",
+    "getMyDescription", "setMyShortDescription", "getMyShortDescription", "setMyName",
+    "getMyName",
+)  # fmt: skip
 
 
 class BotAPIStandin(
@@ -45,27 +65,10 @@ class BotAPIStandin(
     (:attr:`base_url`, :attr:`base_file_url`).
     """
 
-    def __init__(
-        self,
-        token: str = DEFAULT_TOKEN,
-        *,
-        username: str = "takeaways_bot",
-        first_name: str = "Takeaways",
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        super().__init__(token, username=username, first_name=first_name, clock=clock)
-        # The routing table: every Bot API method the stand-in answers, by lower-case name.
-        for name in (
-            "getMe", "logOut", "close", "getUpdates", "setWebhook", "deleteWebhook",
-            "getWebhookInfo", "sendMessage", "editMessageText", "editMessageReplyMarkup",
-            "deleteMessage", "answerCallbackQuery", "answerInlineQuery", "sendDocument",
-            "getFile", "getChat", "getChatMember", "getChatAdministrators",
-            "getChatMemberCount", "sendChatAction", "setMyCommands", "getMyCommands",
-            "deleteMyCommands", "setChatMenuButton", "getChatMenuButton", "setMyDescription",
-            "getMyDescription", "setMyShortDescription", "getMyShortDescription", "setMyName",
-            "getMyName",
-        ):  # fmt: skip
-            self._handlers[name.lower()] = (name, getattr(self, "_api_" + name))
+    @functools.cached_property
+    def _handlers(self) -> dict[str, tuple[str, Callable[[Params], Any]]]:
+        """The routing table: every Bot API method the stand-in answers, by lower-case name."""
+        return {name.lower(): (name, getattr(self, "_api_" + name)) for name in _METHODS}
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Listen on host:port (0: any free port) and set :attr:`url`."""

@@ -29,7 +29,6 @@ from bot.standin.records import (
     SentMessage,
     StoredFile,
 )
-from bot.standin.wire import Params
 
 _log = logging.getLogger(__name__)
 
@@ -142,7 +141,6 @@ class StandinState:
         self._connections: set[asyncio.Task[Any]] = set()
         self._poller: asyncio.Future[str] | None = None
         self._change: asyncio.Future[None] | None = None
-        self._handlers: dict[str, tuple[str, Callable[[Params], Any]]] = {}
 
     @property
     def bot_id(self) -> int:
