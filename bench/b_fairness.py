@@ -27,9 +27,9 @@ from bench.report import Figure, at_most, info, percentile
 from bench.workspace import Workspace
 from bot.importer import import_paths
 from bot.settings import Settings
+from bot.standin import BotAPIStandin, BotEvent
 from bot.store import Store
 from bot.telegram.app import SAMPLES, build_application, start_bot, stop_bot
-from bot.telegram.standin import BotAPIStandin, BotEvent
 
 GROUP = -4_200_000
 MEMBERS = [70_000_001 + n for n in range(10)]

@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from bench.sysinfo import rss_kib
-from bot.telegram.standin import BotAPIStandin, BotEvent
+from bot.standin import BotAPIStandin, BotEvent
 
 
 class Recorder:

@@ -17,9 +17,9 @@ from pydantic import SecretStr
 
 from bot.logs import configure_logging
 from bot.settings import Settings
+from bot.standin import BotAPIStandin, BotEvent, Entity, SentMessage
 from bot.store import Store
 from bot.telegram.app import UpdateTracker, build_application, load_collection, start_bot, stop_bot
-from bot.telegram.standin import BotAPIStandin, BotEvent, Entity, SentMessage
 
 CHAT_ID = 1001
 BOLD, ITALIC, UNDERLINE, RESET = "\033[1m", "\033[3m", "\033[4m", "\033[0m"

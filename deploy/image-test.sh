@@ -309,7 +309,7 @@ has_health=no
 has_standin=no
 capture takeaways-bot health --help
 [[ $rc -eq 0 ]] && has_health=yes
-capture python3 -m bot.telegram.standin --help
+capture python3 -m bot.standin --help
 [[ $rc -eq 0 ]] && grep -q -- '--port' <<<"$out" && has_standin=yes
 
 if [[ $has_health == no ]]; then
@@ -333,7 +333,7 @@ fi
 # shellcheck disable=SC2016 # expanded inside the container
 run_script='
     start_standin() {
-        python3 -m bot.telegram.standin --port "$PORT" --token "$BOT_TOKEN" >>/tmp/standin.log 2>&1 &
+        python3 -m bot.standin --port "$PORT" --token "$BOT_TOKEN" >>/tmp/standin.log 2>&1 &
         standin=$!
         i=0
         until python3 -c "import socket, sys; socket.create_connection((\"127.0.0.1\", int(sys.argv[1])), 1)" "$PORT" 2>/dev/null; do
@@ -441,7 +441,7 @@ if [[ $has_health == yes && $has_standin == yes ]]; then
 else
     missing_parts=()
     [[ $has_health == yes ]] || missing_parts+=("takeaways-bot health")
-    [[ $has_standin == yes ]] || missing_parts+=("python3 -m bot.telegram.standin --port")
+    [[ $has_standin == yes ]] || missing_parts+=("python3 -m bot.standin --port")
     pend "health of a running bot and exit 0 on SIGTERM: waiting for ${missing_parts[*]}"
 fi
 

@@ -20,6 +20,7 @@ from bot.clock import ManualClock
 from bot.delivery.daily import RunReport, deliver_due
 from bot.importer import import_paths
 from bot.settings import Settings
+from bot.standin import BotAPIStandin, SentMessage
 from bot.store import Store
 from bot.telegram.app import (
     UpdateTracker,
@@ -28,7 +29,6 @@ from bot.telegram.app import (
     start_bot,
     stop_bot,
 )
-from bot.telegram.standin import BotAPIStandin, SentMessage
 
 SAMPLES = Path(__file__).resolve().parents[1] / "bot" / "samples"
 # A Monday morning, well away from any DST change in Europe or America.

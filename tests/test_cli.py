@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.telegram.standin import BotAPIStandin
+from bot.standin import BotAPIStandin
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "bot" / "samples" / "svpino-16-ml-takeaways.md"

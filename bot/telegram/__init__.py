@@ -1,1 +1,1 @@
-"""The Telegram side of takeaways: the bot application and its offline stand-in."""
+"""The Telegram side of takeaways: the bot application (its offline stand-in is bot.standin)."""

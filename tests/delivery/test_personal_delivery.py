@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from bot.delivery.picker import FAVORITE_EVERY
 from bot.importer import import_paths
 from bot.sources.model import Takeaway
+from bot.standin import SentMessage
 from bot.store import chats as chat_db
-from bot.telegram.standin import SentMessage
 from tests.conftest import SAMPLES, BotHarness
 
 ADA, BEN, CAL = 601, 602, 603

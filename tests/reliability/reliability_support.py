@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.importer import import_paths
+from bot.standin import BotAPIStandin, SentMessage
 from bot.store import Store
-from bot.telegram.standin import BotAPIStandin, SentMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "bot" / "samples"

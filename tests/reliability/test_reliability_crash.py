@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.delivery.daily import CONCURRENCY
-from bot.telegram.standin import BotAPIStandin
+from bot.standin import BotAPIStandin
 from tests.reliability.reliability_support import (
     FULL,
     BotProcess,

@@ -25,10 +25,10 @@ from pydantic import SecretStr
 from bot.clock import ManualClock
 from bot.delivery.daily import deliver_due
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import Store, StoredTakeaway
 from bot.store import db as store_db
 from bot.telegram.app import daily_sender
-from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 from tests.reliability.reliability_support import (
     Subscriber,

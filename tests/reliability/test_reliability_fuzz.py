@@ -28,10 +28,10 @@ from bot.clock import ManualClock
 from bot.importer import import_paths
 from bot.settings import Settings
 from bot.sources.model import Takeaway
+from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.telegram.app import daily_sender
 from bot.telegram.handlers import MAX_QUERY
-from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 from tests.reliability.reliability_support import SAMPLES
 

@@ -19,9 +19,9 @@ from pydantic import SecretStr
 
 from bot.clock import ManualClock
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.telegram.app import build_application, start_bot, stop_bot
-from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 from tests.reliability.reliability_support import ROOT, BotProcess, bot_environment, poll
 

@@ -24,10 +24,10 @@ from bot.clock import ManualClock
 from bot.delivery.daily import deliver_due
 from bot.delivery.schedule import instant_for
 from bot.sources.model import Takeaway
+from bot.standin import MESSAGE_LIMIT, format_text
 from bot.store import Store, StoredTakeaway
 from bot.telegram.format import takeaway_messages
 from bot.telegram.handlers import TODAY_HEADER
-from bot.telegram.standin import MESSAGE_LIMIT, format_text
 from tests.conftest import BotHarness
 from tests.reliability.reliability_support import FULL, Subscriber, insert_subscribers
 

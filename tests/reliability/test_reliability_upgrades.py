@@ -18,8 +18,8 @@ from pydantic import SecretStr
 
 from bot.clock import ManualClock
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import MIGRATIONS, SchemaTooNewError, Store
-from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 from tests.first_schema import first_schema
 from tests.reliability.reliability_support import (

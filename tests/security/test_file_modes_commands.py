@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.telegram.standin import BotAPIStandin
+from bot.standin import BotAPIStandin
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "bot" / "samples" / "svpino-16-ml-takeaways.md"

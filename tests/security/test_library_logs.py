@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.logs import RateLimitFilter, configure_logging
-from bot.telegram.standin import BotAPIStandin
+from bot.standin import BotAPIStandin
 from tests.reliability.reliability_support import BotProcess, bot_environment
 
 LIBRARIES = ["telegram", "telegram.ext.Updater", "httpx", "httpcore", "aiosqlite"]

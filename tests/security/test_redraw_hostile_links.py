@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from bot.importer import import_paths
+from bot.standin import HtmlError, SentMessage, parse_html
 from bot.store import personal
 from bot.telegram.handlers import TODAY_HEADER
 from bot.telegram.review import LONE_HEADERS, NOT_FOR_ME_TEXT
-from bot.telegram.standin import HtmlError, SentMessage, parse_html
 from tests.conftest import BotHarness
 
 HOSTILE = 'https://example.com/"><b>INJECTED</b>'

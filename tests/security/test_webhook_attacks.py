@@ -20,9 +20,9 @@ from pydantic import SecretStr
 
 from bot.clock import ManualClock
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.telegram.app import build_application, stop_bot
-from bot.telegram.standin import BotAPIStandin
 from bot.telegram.webhook import Limits, WebhookServer, secret_matches
 from tests.security.security_support import (
     post_json,

@@ -19,10 +19,10 @@ from pydantic import SecretStr
 from bot.clock import ManualClock
 from bot.ops import check_health
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.telegram.app import build_application, start_bot, stop_bot
 from bot.telegram.heartbeat import STUCK, WebhookWatch, heartbeat_job
-from bot.telegram.standin import BotAPIStandin
 
 SECRET = secrets.token_hex(32)
 PERSON = 63_001

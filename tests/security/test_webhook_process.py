@@ -13,7 +13,7 @@ import asyncio
 import secrets
 from pathlib import Path
 
-from bot.telegram.standin import BotAPIStandin
+from bot.standin import BotAPIStandin
 from bot.telegram.webhook import Limits
 from tests.reliability.reliability_support import BotProcess, bot_environment, poll
 from tests.security.security_support import (

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.sources.model import Takeaway
-from bot.telegram.standin import SentMessage
+from bot.standin import SentMessage
 from tests.conftest import BotHarness
 
 APOLOGY = "Sorry, something went wrong"

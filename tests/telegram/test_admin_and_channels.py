@@ -11,9 +11,9 @@ from pydantic import SecretStr
 
 from bot.clock import ManualClock
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.telegram.app import build_application, start_bot, stop_bot
-from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 
 ADMIN, STRANGER = 900, 901

@@ -15,7 +15,7 @@ import pytest
 from bot.importer import import_upload
 from bot.sources import parse_text
 from bot.sources.model import Takeaway
-from bot.telegram.standin import SentMessage
+from bot.standin import SentMessage
 from tests.conftest import BotHarness
 from tests.telegram.personal_support import (
     EXPIRED,

@@ -20,11 +20,11 @@ import pytest
 from bot import __version__
 from bot.ops import check_health, describe_duration
 from bot.settings import Settings
+from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.store.migrations import MIGRATIONS
 from bot.telegram.app import load_collection, unreadable_hint
 from bot.telegram.heartbeat import heartbeat_job
-from bot.telegram.standin import BotAPIStandin
 from tests.conftest import BotHarness
 from tests.reliability.reliability_support import BotProcess, bot_environment, poll
 

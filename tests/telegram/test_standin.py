@@ -47,7 +47,7 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from bot.telegram.standin import BotAPIStandin, Entity, parse_html, utf16_len
+from bot.standin import BotAPIStandin, Entity, parse_html, utf16_len
 
 ADA = 42
 GROUP = -1001234567890

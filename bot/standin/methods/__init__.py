@@ -1,0 +1,1 @@
+"""The Bot API methods the stand-in answers, one mixin per group of Telegram's docs."""
