@@ -28,7 +28,7 @@ from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.settings import Settings
-from bot.telegram.standin import BotAPIStandin
+from bot.standin import BotAPIStandin
 from bot.telegram.transport import TRANSPORTS, Transport, build_request
 
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
