@@ -276,12 +276,17 @@ async def load_collection(settings: Settings, store: Store) -> None:
     elif settings.takeaways_path is not None:
         summary = await import_paths(store, [settings.takeaways_path])
         log.info(
-            "imported TAKEAWAYS_PATH=%s: %s new, %s updated, %s unchanged, %s failed",
+            "imported TAKEAWAYS_PATH=%s: %s files, %s parsed: %s new, %s updated, %s unchanged, "
+            "%s merged, %s skipped; %s failed",
             settings.takeaways_path,
+            summary.files,
+            summary.parsed,
             summary.new,
             summary.updated,
             summary.unchanged,
-            len(summary.failed),
+            sum(summary.merged.values()),
+            sum(summary.skipped.values()),
+            summary.failed_files,
         )
         for failure in summary.failed:
             log.warning("not imported: %s%s", failure, unreadable_hint(failure))
