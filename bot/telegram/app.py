@@ -36,7 +36,7 @@ from bot.telegram.channels import sync_channels
 from bot.telegram.deps import Context, Deps, deps, install
 from bot.telegram.heartbeat import INTERVAL as HEARTBEAT_INTERVAL
 from bot.telegram.heartbeat import PollingRequest, heartbeat_job
-from bot.telegram.limiter import WindowRateLimiter
+from bot.telegram.marking import MarkingRateLimiter
 from bot.telegram.review import send_takeaways
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,9 @@ def build_application(
     )
     if rate_limit:
         # Retries 429s (AIORateLimiter's default of 0 would surface every one as an
-        # error). (PTB's builder typing cannot express adding a limiter after the fact.)
-        builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # error) and marks each delivery request in the ledger before it leaves. (PTB's
+        # builder typing cannot express adding a limiter after the fact.)
+        builder = builder.rate_limiter(MarkingRateLimiter(max_retries=3))  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]
     app = builder.build()
