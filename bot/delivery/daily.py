@@ -149,6 +149,9 @@ async def deliver_due(
     """
     rng = rng or random.Random()
     report = await resume_after_crash(store, clock(), owner)
+    # A crash no longer loses what is claimed (it is taken up again), but what a claim
+    # holds is fixed when it is made: claims no larger than the send concurrency keep a
+    # /unsubscribe or /time that lands while a batch is out from missing many.
     claim_size = max(1, min(batch_size, concurrency))
     while True:
         now = clock()

@@ -155,11 +155,12 @@ def delivering(chat_id: object) -> Delivery | None:
     """The delivery the current task is sending, if a request to ``chat_id`` is part of
     it (the rate limiter asks this for every request)."""
     delivery = _delivering.get()
-    if delivery is None or chat_id is None:
+    if delivery is None:
         return None
-    with contextlib.suppress(TypeError, ValueError):
-        if int(str(chat_id)) == delivery.chat_id:
-            return delivery
+    if chat_id == delivery.chat_id or (
+        isinstance(chat_id, str) and chat_id == str(delivery.chat_id)
+    ):
+        return delivery
     return None
 
 
