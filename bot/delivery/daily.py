@@ -149,9 +149,12 @@ async def deliver_due(
     """
     rng = rng or random.Random()
     report = await resume_after_crash(store, clock(), owner)
-    # A crash no longer loses what is claimed (it is taken up again), but what a claim
-    # holds is fixed when it is made: claims no larger than the send concurrency keep a
-    # /unsubscribe or /time that lands while a batch is out from missing many.
+    # A crash no longer loses what is claimed (it is taken up again). Claims stay no
+    # larger than the send concurrency all the same: the rows that may have reached
+    # Telegram unrecorded (requests out, answers not yet noted, timeouts recorded only
+    # at the batch's end) are then never more than that, which bounds the duplicates a
+    # crash can cause; and a /unsubscribe or /time landing while a batch is out misses
+    # few (what a claim holds is fixed when it is made).
     claim_size = max(1, min(batch_size, concurrency))
     while True:
         now = clock()
