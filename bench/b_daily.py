@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Sequence
 
 from bench import gen
 from bench.report import Figure, at_most, info
@@ -11,6 +12,7 @@ from bench.sysinfo import peak_rss_kib, rss_kib
 from bench.workspace import Workspace
 from bot.clock import ManualClock
 from bot.delivery.daily import RunReport, deliver_due
+from bot.delivery.journal import delivering
 from bot.store import Store, StoredTakeaway
 from bot.store import chats as chat_db
 
@@ -20,8 +22,13 @@ TARGET_S_PER_MILLION = 60.0
 LARGE_CLAIMS = 500
 
 
-async def _no_send(chat_id: int, item: StoredTakeaway) -> None:
-    return None
+async def _no_send(chat_id: int, items: Sequence[StoredTakeaway], done: int = 0, /) -> None:
+    """No message, but the ledger marks one as the rate limiter does around a real one
+    (``bot/telegram/marking.py``): "requested" committed first, then "answered"."""
+    delivery = delivering(chat_id)
+    if delivery is not None:
+        await delivery.request_starting()
+        delivery.request_answered()
 
 
 async def _run(ws: Workspace, count: int, **options: int) -> tuple[float, RunReport, float]:

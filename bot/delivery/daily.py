@@ -5,10 +5,18 @@ Order of events for one chat, and why:
    becomes ``sending`` and its schedule moves to the next day. After this commit nothing
    can send that date again: a second tick, an overlapping run or a restart sees the row.
 2. *Send*, outside any transaction, with bounded concurrency.
-3. *Record* (one transaction per batch): ``sent``; or ``retry`` with the schedule pulled
-   back to a back-off instant the same local day; or the subscription ended on 403.
-A crash between 1 and 3 leaves ``sending`` rows: those messages may or may not have
-reached Telegram, so they are never sent again (at most once for what was in flight).
+   Right before each message's request leaves (the rate limiter admitted it), the row's
+   ``requested`` count is committed, and after each answer ``parts_sent`` and then
+   ``sent`` are (``journal.py``, shared commits).
+3. *Record* (one transaction per batch) what did not go out: ``retry`` with the schedule
+   pulled back to a back-off instant the same local day; or ``failed``; or the
+   subscription ended on 403.
+A crash between 1 and 3 leaves ``sending`` rows claimed by a process that is gone; the
+next run takes them up again the same local day (``resume_after_crash``): one never
+requested is simply sent; one requested with no answer recorded is sent again (at least
+once: it may have arrived) and counted as "resent after a crash". So a crash costs nobody
+their day, and duplicates are at most the requests in flight at the crash (bounded by
+the send concurrency). A delivery of several messages goes on from ``parts_sent``.
 """
 
 from __future__ import annotations
@@ -17,10 +25,11 @@ import asyncio
 import json
 import logging
 import random
+import secrets
 import warnings
 from collections.abc import Awaitable, Collection, Sequence
 from dataclasses import asdict, dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 
 import aiosqlite
@@ -35,6 +44,7 @@ from telegram.error import (
 )
 
 from bot.clock import Clock
+from bot.delivery.journal import Delivery, Journal, sending
 from bot.delivery.picker import pick_delivery, pick_next_many
 from bot.delivery.rounds import RoundState
 from bot.delivery.schedule import instant_for, local_date, next_delivery_day
@@ -74,6 +84,8 @@ FIRST_RETRY = timedelta(minutes=1)
 # A slot just before local midnight whose chat is claimed just after it is still delivered.
 MIDNIGHT_GRACE = timedelta(hours=1)
 LONGEST_RETRY = timedelta(minutes=30)
+# Who claims: ``sending`` rows of any other value were left by a process that is gone.
+THIS_PROCESS = secrets.randbits(62)
 
 
 @dataclass(slots=True)
@@ -84,6 +96,7 @@ class RunReport:
     failed: int = 0
     retried: int = 0
     skipped: int = 0
+    resent: int = 0  # requested before a crash, no answer recorded: sent again
 
     def add(self, other: RunReport) -> None:
         for name, value in asdict(other).items():
@@ -93,10 +106,11 @@ class RunReport:
         return asdict(self)
 
     def line(self) -> str:
-        return (
+        line = (
             f"delivery run: due={self.due} sent={self.sent} blocked={self.blocked} "
             f"failed={self.failed} retried_later={self.retried} skipped={self.skipped}"
         )
+        return line + (f" resent_after_crash={self.resent}" if self.resent else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,29 +140,109 @@ async def deliver_due(
     rng: random.Random | None = None,
     batch_size: int = BATCH_SIZE,
     concurrency: int = CONCURRENCY,
+    owner: int = THIS_PROCESS,
 ) -> RunReport:
-    """Deliver everything due at ``clock()``, batch by batch, and report the counts."""
+    """Deliver everything due at ``clock()``, batch by batch, and report the counts.
+
+    ``owner`` marks the claims as this process's: ``sending`` rows of another owner are
+    what a crash left, taken up again first.
+    """
     rng = rng or random.Random()
-    report = RunReport()
-    # Claimed rows are marked "sending" and never sent twice, so whatever is claimed but
-    # not yet sent when the process dies is lost for the day: claiming no more than can
-    # be in flight at once bounds that loss by the send concurrency.
+    report = await resume_after_crash(store, clock(), owner)
+    # A crash no longer loses what is claimed (it is taken up again). Claims stay no
+    # larger than the send concurrency all the same: the rows that may have reached
+    # Telegram unrecorded (requests out, answers not yet noted, timeouts recorded only
+    # at the batch's end) are then never more than that, which bounds the duplicates a
+    # crash can cause; and a /unsubscribe or /time landing while a batch is out misses
+    # few (what a claim holds is fixed when it is made).
     claim_size = max(1, min(batch_size, concurrency))
     while True:
         now = clock()
-        claims, batch_report = await claim_batch(store, now, rng, claim_size)
+        claims, batch_report = await claim_batch(store, now, rng, claim_size, owner)
         report.add(batch_report)
         if not (batch_report.due or batch_report.skipped):
             break
-        outcomes = await send_all(claims, send, concurrency)
+        outcomes = await send_all(claims, send, concurrency, Journal(store))
         report.add(await record_outcomes(store, outcomes, clock()))
-    if report.due or report.skipped:
+    if report.due or report.skipped or report.resent:
         log.info(report.line(), extra={"event": "delivery_run", **report.fields()})
     return report
 
 
+# "sending" rows a gone process left, on any local date that can still be today
+# somewhere (the ledger index is on (local_date, status): three seeks).
+_LEFT_SENDING = (
+    "SELECT d.chat_id, d.local_date, d.requested > d.parts_sent, c.timezone,"
+    " c.delivery_time FROM daily AS d JOIN chats AS c ON c.chat_id = d.chat_id"
+    " WHERE d.local_date IN (?, ?, ?) AND d.status = 'sending' AND d.claimed_by IS NOT ?"
+)
+_TAKE_UP = (
+    "UPDATE daily SET status = 'retry', error = ?, claimed_by = NULL,"
+    " updated_at = unixepoch() WHERE chat_id = ? AND local_date = ?"
+)
+_DUE_NOW = "UPDATE chats SET next_due = ?, due_date = ? WHERE chat_id = ? AND subscribed = 1"
+_DAY_OVER = (
+    "UPDATE daily SET status = 'failed', error = ?, updated_at = unixepoch()"
+    " WHERE chat_id = ? AND local_date = ?"
+)
+RESENT = "resent after a crash"
+NEVER_REQUESTED = "claimed before a crash, never requested"
+TOO_LATE = "claimed before a crash; its day was over before the restart"
+
+
+async def resume_after_crash(store: Store, now: datetime, owner: int) -> RunReport:
+    """Take up again the deliveries a crashed process claimed and did not finish.
+
+    Each becomes a ``retry`` due now for its own local date, sent by the claims that
+    follow from ``parts_sent`` on. If one of its messages was requested with no answer
+    recorded, it may have arrived: sent again all the same (at least once) and counted
+    in ``resent``. A date that is over (past its slot's ``MIDNIGHT_GRACE``) is failed.
+    """
+    utc_day = now.astimezone(UTC).date()
+    days = [(utc_day + timedelta(days=n)).isoformat() for n in (-1, 0, 1)]
+    rows = await store.db.execute_fetchall(_LEFT_SENDING, (*days, owner))
+    if not rows:
+        return RunReport()
+    calendar = _Calendar(now)
+    report = RunReport()
+    taken: list[tuple[str, int, str]] = []
+    due: list[tuple[int, str, int]] = []
+    over: list[tuple[str, int, str]] = []
+    for chat_id, day_text, requested, zone, at in rows:
+        day = date.fromisoformat(str(day_text))
+        try:
+            missed = day < calendar.today(zone) and calendar.slot(day, at, zone) < (
+                now - MIDNIGHT_GRACE
+            )
+        except (ValueError, LookupError):
+            missed = True
+        if missed:
+            over.append((TOO_LATE, chat_id, day_text))
+            continue
+        taken.append((RESENT if requested else NEVER_REQUESTED, chat_id, day_text))
+        due.append((to_unix(now), day_text, chat_id))
+        report.resent += bool(requested)
+    async with store.transaction() as db:
+        await db.executemany(_TAKE_UP, taken)
+        await db.executemany(_DUE_NOW, due)
+        await db.executemany(_DAY_OVER, over)
+    log.warning(
+        "after a crash: %d claimed deliveries never requested are sent now; %d requested"
+        " with no answer recorded are sent again (they may have arrived); %d too late for"
+        " their day",
+        len(taken) - report.resent,
+        report.resent,
+        len(over),
+    )
+    return report
+
+
 async def claim_batch(
-    store: Store, now: datetime, rng: random.Random, limit: int = BATCH_SIZE
+    store: Store,
+    now: datetime,
+    rng: random.Random,
+    limit: int = BATCH_SIZE,
+    owner: int = THIS_PROCESS,
 ) -> tuple[list[Claim], RunReport]:
     """Claim up to ``limit`` due chats, moving each one's schedule on, in one transaction.
 
@@ -180,7 +274,7 @@ async def claim_batch(
                 )
                 await chat_db.move_due(db, chat.chat_id, now + timedelta(days=1), None)
                 report.skipped += 1
-        claims, items = await _claim_due(db, due, rng, now)
+        claims, items = await _claim_due(db, due, rng, now, owner)
     report.due += len(claims)
     report.skipped += len(due) - len(claims)
     missing = [tid for c in claims for tid in c.ids if tid not in items]
@@ -274,11 +368,13 @@ _GET_DAILY = (
     " FROM json_each(?) AS j JOIN daily AS d ON d.chat_id = json_extract(j.value, '$[0]')"
     " AND d.local_date = json_extract(j.value, '$[1]')"
 )
+# A new attempt has requested nothing yet: ``requested`` starts again from what is out.
 _PUT_SENDING = (
-    "INSERT INTO daily (chat_id, local_date, takeaway_id, more_ids, status, attempts)"
-    " VALUES (?, ?, ?, ?, 'sending', 1) ON CONFLICT (chat_id, local_date) DO UPDATE SET"
-    " status = excluded.status, attempts = daily.attempts + excluded.attempts,"
+    "INSERT INTO daily (chat_id, local_date, takeaway_id, more_ids, status, attempts,"
+    " claimed_by) VALUES (?, ?, ?, ?, 'sending', 1, ?) ON CONFLICT (chat_id, local_date)"
+    " DO UPDATE SET status = excluded.status, attempts = daily.attempts + excluded.attempts,"
     " takeaway_id = excluded.takeaway_id, more_ids = excluded.more_ids,"
+    " claimed_by = excluded.claimed_by, requested = daily.parts_sent,"
     " updated_at = unixepoch()"
 )
 _NOT_ELIGIBLE = (
@@ -307,7 +403,11 @@ class _Claimed:
 
 
 async def _claim_due(
-    db: aiosqlite.Connection, due: list[_Due], rng: random.Random, now: datetime
+    db: aiosqlite.Connection,
+    due: list[_Due],
+    rng: random.Random,
+    now: datetime,
+    owner: int = THIS_PROCESS,
 ) -> tuple[list[_Claimed], dict[int, StoredTakeaway]]:
     """Move every schedule on, pick where the ledger has nothing yet, mark ``sending``.
 
@@ -408,7 +508,13 @@ async def _claim_due(
         await db.executemany(
             _PUT_SENDING,
             [
-                (c.chat.chat_id, c.day.isoformat(), c.ids[0], chat_db.dump_more_ids(c.ids[1:]))
+                (
+                    c.chat.chat_id,
+                    c.day.isoformat(),
+                    c.ids[0],
+                    chat_db.dump_more_ids(c.ids[1:]),
+                    owner,
+                )
                 for c in claims
             ],
         )
@@ -423,8 +529,11 @@ async def _close_missed(db: aiosqlite.Connection, chat: Chat) -> None:
         await chat_db.set_daily_status(db, chat.chat_id, chat.due_date, "failed", "day ended")
 
 
-async def send_all(claims: list[Claim], send: Send, concurrency: int) -> list[Outcome]:
-    """Every claim's outcome, in order, with at most ``concurrency`` sends at a time.
+async def send_all(
+    claims: list[Claim], send: Send, concurrency: int, journal: Journal
+) -> list[Outcome]:
+    """Every claim's outcome, in order, with at most ``concurrency`` sends at a time;
+    returns once ``journal`` has committed every delivery that went out.
 
     A fixed pool of workers takes the claims in turn (rather than a task per claim
     waiting on a semaphore): the same bound, a fraction of the bookkeeping per message.
@@ -434,23 +543,32 @@ async def send_all(claims: list[Claim], send: Send, concurrency: int) -> list[Ou
 
     async def worker() -> None:
         for index, claim in queue:
-            outcomes[index] = await send_one(claim, send)
+            outcomes[index] = await send_one(claim, send, journal)
 
     await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(claims))))))
+    await journal.drain()
     return [out for out in outcomes if out is not None]
 
 
-async def send_one(claim: Claim, send: Send) -> Outcome:
-    """Send and classify Telegram's answer; never raises for a Telegram error."""
+async def send_one(claim: Claim, send: Send, journal: Journal) -> Outcome:
+    """Send and classify Telegram's answer; never raises for a Telegram error.
+
+    While it sends, its requests are the delivery's (``journal.sending``): the rate
+    limiter marks each one in the ledger before it leaves. A delivery that went out
+    whole is noted ``sent`` at once, without waiting for the batch.
+    """
+    delivery = Delivery(journal, claim.chat.chat_id, claim.day, claim.parts_done, claim.parts_done)
     try:
-        if claim.parts_done:
-            await send(claim.chat.chat_id, claim.items, claim.parts_done)
-        else:
-            await send(claim.chat.chat_id, claim.items)
+        with sending(delivery):
+            if claim.parts_done:
+                await send(claim.chat.chat_id, claim.items, claim.parts_done)
+            else:
+                await send(claim.chat.chat_id, claim.items)
     except PartlySent as partly:
         return replace(classify(claim, partly.error), parts=partly.parts)
     except Exception as error:
         return classify(claim, error)
+    delivery.all_out()
     return Outcome(claim, "sent")
 
 
@@ -488,21 +606,17 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) -> RunReport:
+    """Count the outcomes and record the ones that did not go out ("sent" is written by
+    the journal as each delivery goes out); no transaction when all went out."""
     db = store.db
-    report = RunReport()
+    report = RunReport(sent=sum(1 for out in outcomes if out.status == "sent"))
+    if report.sent == len(outcomes):
+        return report
     async with store.transaction():
-        # "sent" (nearly every outcome) is written for a run of outcomes at once; anything
-        # else flushes that run first, so every statement still applies in outcome order.
-        sent: list[tuple[int, str]] = []
         for out in outcomes:
             chat, day = out.claim.chat, out.claim.day
             if out.status == "sent":
-                sent.append((chat.chat_id, day.isoformat()))
-                report.sent += 1
                 continue
-            if sent:
-                await db.executemany(_SET_SENT, sent)
-                sent = []
             if out.status == "blocked":
                 await chat_db.set_daily_status(db, chat.chat_id, day, "failed", out.error)
                 await chat_db.mark_blocked(db, chat.chat_id)
@@ -520,8 +634,6 @@ async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) 
                 retried = await _schedule_retry(db, out, now)
                 report.retried += retried
                 report.failed += 1 - retried
-        if sent:
-            await db.executemany(_SET_SENT, sent)
         progress = [
             (out.parts, out.claim.chat.chat_id, out.claim.day.isoformat())
             for out in outcomes
@@ -533,11 +645,6 @@ async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) 
 
 
 _SET_PARTS = "UPDATE daily SET parts_sent = ? WHERE chat_id = ? AND local_date = ?"
-# chat_db.set_daily_status(..., "sent") for many chats at once.
-_SET_SENT = (
-    "UPDATE daily SET status = 'sent', error = NULL, updated_at = unixepoch(),"
-    " sent_at = unixepoch() WHERE chat_id = ? AND local_date = ?"
-)
 
 
 async def _schedule_retry(db: aiosqlite.Connection, out: Outcome, now: datetime) -> int:

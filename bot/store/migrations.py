@@ -177,7 +177,20 @@ CREATE TABLE hidden_takeaways (
 );
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3]
+# 4: at least once after a crash. ``daily.requested`` counts a delivery's messages whose
+# HTTP request was started (committed before the request leaves), so a ``sending`` row
+# whose ``requested`` is ahead of ``parts_sent`` had a request out with no answer
+# recorded: after a crash it is sent again and counted as such; one that is not ahead
+# never left and is simply sent. ``daily.claimed_by`` is the process that claimed the
+# row: ``sending`` rows of another process are what a crash left behind. Rows left
+# ``sending`` by an older bot are taken as requested (it did not say).
+_V4 = """
+ALTER TABLE daily ADD COLUMN requested INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE daily ADD COLUMN claimed_by INTEGER;
+UPDATE daily SET requested = parts_sent + 1 WHERE status = 'sending';
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
 
 
 class SchemaTooNewError(RuntimeError):

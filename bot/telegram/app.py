@@ -52,7 +52,7 @@ from bot.telegram.heartbeat import (
     mark_state,
     polling_error,
 )
-from bot.telegram.limiter import WindowRateLimiter
+from bot.telegram.marking import MarkingRateLimiter
 from bot.telegram.review import send_takeaways
 from bot.telegram.transport import build_request
 from bot.telegram.webhook import TELEGRAM_CONNECTIONS, WebhookServer
@@ -98,8 +98,9 @@ def build_application(
     )
     if rate_limit:
         # Retries 429s (AIORateLimiter's default of 0 would surface every one as an
-        # error). (PTB's builder typing cannot express adding a limiter after the fact.)
-        builder = builder.rate_limiter(WindowRateLimiter(max_retries=3))  # type: ignore[arg-type]
+        # error) and marks each delivery request in the ledger before it leaves. (PTB's
+        # builder typing cannot express adding a limiter after the fact.)
+        builder = builder.rate_limiter(MarkingRateLimiter(max_retries=3))  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]
     if settings.webhook_url is not None:

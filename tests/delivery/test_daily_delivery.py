@@ -172,17 +172,21 @@ async def test_restart_never_sends_a_second_one(bot: BotHarness) -> None:
     assert len(bot.dailies(ADA)) == 1
 
 
-async def test_a_claim_in_flight_at_a_crash_is_not_sent_again(bot: BotHarness) -> None:
+async def test_a_claim_left_by_a_crash_is_sent_after_the_restart(bot: BotHarness) -> None:
     await subscribe(bot, ADA)
     bot.clock.set(day(0, 9))
-    # Claim as the run would, then "crash" before sending.
+    # Claim as the run would, then "crash" before sending; the restarted bot is another
+    # process (``owner``), which takes the claim up again: sent once, not counted as resent.
     from bot.delivery.daily import claim_batch
 
-    claims, _ = await claim_batch(bot.store, bot.clock(), bot.rng)
+    claims, _ = await claim_batch(bot.store, bot.clock(), bot.rng, owner=1)
     assert len(claims) == 1
     await bot.restart()
-    assert await tick_at(bot, day(0, 9, 1)) == 0
-    assert bot.dailies(ADA) == []
+    bot.clock.set(day(0, 9, 1))
+    report = await bot.deliver(owner=2)
+    assert (report.sent, report.resent) == (1, 0)
+    assert len(bot.dailies(ADA)) == 1
+    assert await tick_at(bot, day(0, 20)) == 0
     assert await tick_at(bot, day(1, 9)) == 1
 
 
