@@ -11,7 +11,7 @@ from bench import gen
 from bench.report import Figure, at_most, info, percentile
 from bench.workspace import Workspace
 from bot.delivery.picker import pick_next
-from bot.delivery.rounds import RoundState
+from bot.rules.rounds import RoundState
 from bot.store import Store
 from bot.store.search import query_tokens
 

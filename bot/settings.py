@@ -7,13 +7,14 @@ the data commands (import, search, ...) work without a bot at all.
 from __future__ import annotations
 
 import re
-from datetime import time
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.rules.schedule import parse_hhmm
 
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -183,17 +184,6 @@ class Settings(BaseSettings):
     @property
     def api_base_file_url(self) -> str:
         return self.bot_api_url.rstrip("/") + "/file/bot"
-
-
-def parse_hhmm(value: str) -> time:
-    """``"7:30"``, ``"07.30"``, ``"7"`` -> a time; ValueError with a hint otherwise."""
-    match = re.fullmatch(r"\s*(\d{1,2})(?:[:.h](\d{2}))?\s*", value)
-    if not match:
-        raise ValueError(f"{value!r} is not a time; use HH:MM, for example 07:30")
-    hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    if hour > 23 or minute > 59:
-        raise ValueError(f"{value!r} is not a time of day; use HH:MM between 00:00 and 23:59")
-    return time(hour, minute)
 
 
 def parse_interval(value: str) -> int:

@@ -1,1 +1,1 @@
-"""Daily delivery: when each chat is due, which takeaway comes next, and the run that sends."""
+"""Daily delivery: which takeaway comes next, and the run that sends (the calendar is bot.rules)."""

@@ -46,9 +46,8 @@ from telegram.error import (
 from bot.clock import Clock
 from bot.delivery.journal import Delivery, Journal, sending
 from bot.delivery.picker import pick_delivery, pick_next_many
-from bot.delivery.rounds import RoundState
-from bot.delivery.schedule import instant_for, local_date, next_delivery_day
-from bot.settings import parse_hhmm
+from bot.rules.rounds import RoundState
+from bot.rules.schedule import instant_for, local_date, next_delivery_day, parse_hhmm
 from bot.store import Store, StoredTakeaway, personal
 from bot.store import chats as chat_db
 from bot.store.chats import Chat, to_unix

@@ -14,7 +14,7 @@ from functools import partial
 
 import aiosqlite
 
-from bot.delivery.rounds import RoundState
+from bot.rules.rounds import RoundState
 from bot.store.personal import (
     eligible,
     eligible_ids,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from bot.delivery.schedule import local_date, next_delivery
-from bot.settings import parse_hhmm
+from bot.rules.schedule import local_date, next_delivery, parse_hhmm
 from bot.store import Store
 from bot.store import chats as chat_db
 from bot.store.chats import Chat

@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot.delivery.rounds import RoundState
-from bot.delivery.schedule import EVERY_DAY, delivers_on
+from bot.rules.rounds import RoundState
+from bot.rules.schedule import EVERY_DAY, delivers_on
 
 CHAT_COLUMNS = (
     "chat_id, kind, title, subscribed, blocked, delivery_time, timezone, next_due, due_date, "

@@ -23,8 +23,8 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot.delivery.schedule import local_date
 from bot.importer import ImportSummary, import_paths, import_upload
+from bot.rules.schedule import local_date
 from bot.sources import ParseError, limits
 from bot.store import chats as chat_db
 from bot.telegram import readwise

@@ -16,8 +16,8 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest
 
-from bot.delivery.schedule import EVERY_DAY, WEEKDAYS, WEEKEND, delivers_on_bit
 from bot.delivery.subscriptions import apply_schedule
+from bot.rules.schedule import EVERY_DAY, WEEKDAYS, WEEKEND, delivers_on_bit
 from bot.sources.markdown_writer import to_markdown
 from bot.store import chats as chat_db
 from bot.store import personal

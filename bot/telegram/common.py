@@ -9,7 +9,7 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
-from bot.delivery.schedule import local_date
+from bot.rules.schedule import local_date
 from bot.store import chats as chat_db
 from bot.store.chats import Chat
 from bot.telegram.deps import Context, Deps, deps

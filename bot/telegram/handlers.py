@@ -22,9 +22,8 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 
 from bot.delivery.picker import FAVORITE_EVERY, pick_delivery, pick_random_for
-from bot.delivery.schedule import local_date
 from bot.delivery.subscriptions import apply_schedule
-from bot.settings import parse_hhmm
+from bot.rules.schedule import local_date, parse_hhmm
 from bot.store import SearchHit, StoredTakeaway, personal
 from bot.store import chats as chat_db
 from bot.store.chats import Chat, to_unix

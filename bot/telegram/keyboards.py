@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.delivery.schedule import EVERY_DAY, WEEKDAYS, delivers_on_bit
+from bot.rules.schedule import EVERY_DAY, WEEKDAYS, delivers_on_bit
 from bot.store import StoredTakeaway
 from bot.store.personal import Marks, SourceChoice
 from bot.telegram.format import source_link, truncate

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.delivery.picker import pick_next, pick_next_many
-from bot.delivery.rounds import RoundState
+from bot.rules.rounds import RoundState
 from bot.sources.model import Takeaway
 from bot.store import Store
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.delivery import picker
 from bot.delivery.picker import pick_next
-from bot.delivery.rounds import RoundState
+from bot.rules.rounds import RoundState
 from bot.sources.model import Takeaway
 from bot.store import Store, personal
 from bot.store import chats as chat_db

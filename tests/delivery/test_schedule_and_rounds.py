@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime, time
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.delivery.rounds import RoundState, permute
-from bot.delivery.schedule import instant_for, local_date, next_delivery
+from bot.rules.rounds import RoundState, permute
+from bot.rules.schedule import instant_for, local_date, next_delivery
 
 
 def test_instant_for_regular_and_dst_days() -> None:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import ManualClock
 from bot.delivery.daily import deliver_due
-from bot.delivery.schedule import instant_for
+from bot.rules.schedule import instant_for
 from bot.sources.model import Takeaway
 from bot.standin import MESSAGE_LIMIT, format_text
 from bot.store import Store, StoredTakeaway

@@ -1,4 +1,4 @@
-"""Local delivery times to UTC instants, DST-correct.
+"""Local delivery times to UTC instants, DST-correct, and the delivery time as typed.
 
 A chat's schedule is stored as one UTC instant (``next_due``) so the daily run is a
 single indexed range query. The functions here turn "07:30 in Europe/Berlin" into that
@@ -9,8 +9,21 @@ time inside the repeated autumn hour is sent at its first occurrence.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+
+def parse_hhmm(value: str) -> time:
+    """``"7:30"``, ``"07.30"``, ``"7"`` -> a time; ValueError with a hint otherwise."""
+    match = re.fullmatch(r"\s*(\d{1,2})(?:[:.h](\d{2}))?\s*", value)
+    if not match:
+        raise ValueError(f"{value!r} is not a time; use HH:MM, for example 07:30")
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    if hour > 23 or minute > 59:
+        raise ValueError(f"{value!r} is not a time of day; use HH:MM between 00:00 and 23:59")
+    return time(hour, minute)
+
 
 # A chat's delivery days: one bit per weekday, Monday = bit 0 (``date.weekday()``).
 EVERY_DAY = 0b1111111
