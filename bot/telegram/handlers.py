@@ -19,7 +19,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 
 from bot.delivery.picker import FAVORITE_EVERY, pick_delivery, pick_random_for
 from bot.delivery.subscriptions import apply_schedule
@@ -566,8 +566,19 @@ async def membership_changed(update: Update, context: Context) -> None:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the failure with its traceback, and tell the person something went wrong."""
+    """Log the failure, and tell the person something went wrong.
+
+    A Telegram that cannot be reached (or times out) is not our bug: one line, and no
+    reply, which could not be sent either. Anything else gets its traceback.
+    """
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
+        log.warning(
+            "could not answer update %s: Telegram unreachable (%s)",
+            update_id,
+            str(context.error) or type(context.error).__name__,
+        )
+        return
     log.error("error handling update %s: %r", update_id, context.error, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_message:
         with contextlib.suppress(TelegramError):

@@ -169,3 +169,23 @@ def test_an_unreadable_export_gets_the_ownership_hint() -> None:
     assert f"the bot runs as uid {os.getuid()} and cannot read it" in hint
     assert "chmod -R a+rX" in hint
     assert unreadable_hint("exports/a.md: line 3: not a Kindle clipping") == ""
+
+
+async def test_a_reply_lost_to_an_outage_is_one_line_without_a_traceback(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram's trouble is not the bot's bug: no traceback for a reply it could not send."""
+    caplog.set_level(logging.INFO)
+    bot.standin.fail("sendMessage", chat_id=CHAT, status=502, times=None)
+    await bot.send(CHAT, "/random")
+    await bot.standin.wait_for(
+        lambda: any("could not answer update" in r.getMessage() for r in caplog.records),
+        timeout=10,
+    )
+    lost = [r for r in caplog.records if "could not answer update" in r.getMessage()]
+    assert [r.levelname for r in lost] == ["WARNING"]
+    assert "Telegram unreachable" in lost[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
+    bot.standin.clear_faults()
+    [answer] = await bot.send(CHAT, "/random")  # and the next one is answered
+    assert answer.text
