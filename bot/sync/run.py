@@ -1,8 +1,7 @@
 """One Readwise sync: export pages -> takeaways -> the store, one transaction per page.
 
 The sync point (Readwise's ``updatedAfter``) is the start of the last sync that went to
-the end (asked for with a few minutes' margin, ``CLOCK_MARGIN``); it is written only
-after every page before it is committed. A sync that stops
+the end; it is written only after every page before it is committed. A sync that stops
 half-way (network, crash, Ctrl+C) leaves the old point, so the next one asks again for
 everything since then: pages already written come back unchanged (the import path is
 idempotent, deletions too), nothing is lost and nothing doubles.
@@ -21,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.clock import Clock
@@ -33,10 +32,6 @@ from bot.sync.mapping import book_changes
 
 log = logging.getLogger(__name__)
 
-# Asked for again from before the sync point: a highlight saved in Readwise just as the
-# last sync began, by a Readwise clock a little behind ours, still arrives. Repeats are
-# harmless (the import path is idempotent).
-CLOCK_MARGIN = timedelta(minutes=5)
 # Books per ``ids=`` request when changed books are fetched again whole (keeps URLs short).
 _REFETCH_BOOKS = 100
 
@@ -116,7 +111,7 @@ async def sync_readwise(
         "Readwise sync started (%s)",
         "everything" if point is None else f"changes since {point}",
     )
-    after = None if point is None else iso(_parse(point) - CLOCK_MARGIN)
+    after = point
     try:
         async for page in client.export(updated_after=after):
             if point is None:
@@ -223,11 +218,6 @@ async def _apply(store: Store, books: list[dict[str, Any]], summary: SyncSummary
                 summary.new += counts.new
                 summary.updated += counts.updated
                 summary.unchanged += counts.unchanged
-
-
-def _parse(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _book_id(book: dict[str, Any]) -> int | None:
