@@ -81,6 +81,8 @@ _AHEAD_CHUNKS = 4
 # about a second. Below this, or with fewer than two chunks to share out, the import
 # parses in the worker thread.
 _POOL_BYTES = 8_000_000
+# How much lower the workers' scheduling priority is than the importing process's.
+_WORKER_NICENESS = 5
 
 
 # Takeaways given twice within one file with the same identity (see ``prepare``).
@@ -654,9 +656,11 @@ class _Import:
         executor: ProcessPoolExecutor,
     ) -> None:
         """Chunks handed to the workers in order, at most one more than there are
-        workers in flight, and passed on in order. If the pool breaks (a worker died,
-        or could not start), the chunk it held and every later one are parsed in the
-        worker thread: the result is the same, only slower."""
+        workers in flight, and passed on in order. The first chunk is parsed in the
+        worker thread, so that the writer starts while the workers start (a fresh
+        interpreter each). If the pool breaks (a worker died, or could not start), the
+        chunk it held and every later one are parsed in the worker thread: the result
+        is the same, only slower."""
         ahead = (os.cpu_count() or 1) + 1
         flight: deque[tuple[list[tuple[Path, str]], list[tuple[Path, str | None]], Any]]
         flight = deque()
@@ -664,7 +668,7 @@ class _Import:
         for index, chunk in enumerate(chunks):
             jobs = self._jobs(chunk)
             future: Any = None
-            if not broken:
+            if not broken and index > 0:  # the first chunk: here, while the workers start
                 try:
                     future = asyncio.wrap_future(executor.submit(_read_and_parse, jobs))
                 except RuntimeError:  # BrokenProcessPool, or shut down
@@ -754,7 +758,16 @@ def _pool(chunks: int) -> ProcessPoolExecutor:
     may import, ``python -m bot`` and ``python -m bench`` included, keeps its work under
     ``if __name__ == "__main__":``, lest a worker run it again.)"""
     workers = max(1, min(os.cpu_count() or 1, chunks))
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
+
+
+def _worker_start() -> None:
+    """Workers run at a lower priority: the writer (the import's critical path: the
+    workers parse faster than SQLite stores) and the bot's event loop come first when
+    the CPUs are busy, and the workers take what is left."""
+    with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
+        os.nice(_WORKER_NICENESS)
 
 
 def _chunks(items: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:
