@@ -35,6 +35,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import signal
 import sqlite3
 import threading
 from collections import deque
@@ -81,8 +82,6 @@ _AHEAD_CHUNKS = 4
 # about a second. Below this, or with fewer than two chunks to share out, the import
 # parses in the worker thread.
 _POOL_BYTES = 8_000_000
-# How much lower the workers' scheduling priority is than the importing process's.
-_WORKER_NICENESS = 5
 
 
 # Takeaways given twice within one file with the same identity (see ``prepare``).
@@ -763,11 +762,10 @@ def _pool(chunks: int) -> ProcessPoolExecutor:
 
 
 def _worker_start() -> None:
-    """Workers run at a lower priority: the writer (the import's critical path: the
-    workers parse faster than SQLite stores) and the bot's event loop come first when
-    the CPUs are busy, and the workers take what is left."""
-    with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
-        os.nice(_WORKER_NICENESS)
+    """Ctrl-C in a terminal reaches every process of its group: the importing process
+    handles it (cancelling the import shuts the pool down), so a worker ignores it
+    rather than dying with a traceback while it waits for work."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _chunks(items: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:
