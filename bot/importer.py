@@ -9,14 +9,14 @@ updated or unchanged, or merged into another takeaway, or skipped by design, eac
 with its reason. Parsing runs in a worker thread (or, for a large import, in worker
 processes) so a bot that imports at start (or on /reload) keeps answering while it works.
 
-Speed (docs/performance.md) comes from three things:
+Speed (docs/performance.md) comes from four things:
 
 * Several files share one write transaction (``_BATCH_ROWS`` takeaways): FTS5 writes
   and merges index segments per commit, which made one transaction per file cost more
   than the indexing itself. A batch that fails is rolled back and written again one
   file per transaction, so a file that cannot be stored still fails alone.
 * The worker parses the next files while the database writes the previous batch.
-* A large import (see ``_use_pool``) parses in a pool of worker processes, one per
+* A large import (see ``_Import._worth_it``) parses in a pool of worker processes, one per
   CPU, instead: parsing and ``prepare`` are Python and hold the GIL, so in one process
   they take turns with the writer's per-row work, while processes run side by side.
   Chunks go out in order, at most ``workers + 1`` at a time, and come back in order,
@@ -251,7 +251,7 @@ async def import_paths(
     """Import every supported file under ``paths``; never raises for a bad file.
 
     ``pool``: parse in worker processes (True), in a thread (False), or decide by the
-    size of what there is to parse (None, see ``_use_pool``); the summary is the same."""
+    size of what there is to parse (None, see ``_Import._worth_it``); the summary is the same."""
     summary = ImportSummary()
     paths = list(paths)
     try:
