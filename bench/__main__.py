@@ -2,4 +2,5 @@ import sys
 
 from bench.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # a spawned worker process (bot/importer.py) must not run it
+    sys.exit(main())

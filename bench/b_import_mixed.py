@@ -181,7 +181,7 @@ async def run(ws: Workspace) -> list[Figure]:
         f"takeaways, {left_out:,} merged or skipped"
     )
     return [
-        at_least("import.mixed_rate", first.parsed / first_s, "parsed/s", 20_000, size),
+        at_least("import.mixed_rate", first.parsed / first_s, "parsed/s", 25_000, size),
         info("import.mixed_first_s", first_s, "s", size),
         info(
             "import.old_format_first_s",

@@ -2,4 +2,5 @@
 
 from bot.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # a spawned worker process (bot/importer.py) must not run it
+    raise SystemExit(main())

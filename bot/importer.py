@@ -6,16 +6,23 @@ each such place named ``path:line: reason``: importing the rest of it would leav
 collection half in step with the file, and the reader could not tell what is missing.
 For every other file the summary adds up: what the parser read ("parsed") is new,
 updated or unchanged, or merged into another takeaway, or skipped by design, each
-with its reason. Parsing runs in a worker thread so a bot that imports at start (or
-on /reload) keeps answering while it works.
+with its reason. Parsing runs in a worker thread (or, for a large import, in worker
+processes) so a bot that imports at start (or on /reload) keeps answering while it works.
 
-Speed (docs/performance.md) comes from three things:
+Speed (docs/performance.md) comes from four things:
 
 * Several files share one write transaction (``_BATCH_ROWS`` takeaways): FTS5 writes
   and merges index segments per commit, which made one transaction per file cost more
   than the indexing itself. A batch that fails is rolled back and written again one
   file per transaction, so a file that cannot be stored still fails alone.
 * The worker parses the next files while the database writes the previous batch.
+* A large import (see ``_Import._worth_it``) parses in a pool of worker processes, one per
+  CPU, instead: parsing and ``prepare`` are Python and hold the GIL, so in one process
+  they take turns with the writer's per-row work, while processes run side by side.
+  Chunks go out in order, at most ``workers + 1`` at a time, and come back in order,
+  so memory stays bounded and the summary is the same as in one process. A file that
+  fails to parse in a worker fails as it would here (its ParseError line); a worker
+  that dies is not a file's fault: its chunk, and the rest, are parsed here instead.
 * A file whose bytes are the same as when it was last imported is not parsed at all
   (see ``_Memos``): re-importing an unchanged folder, which every start and /reload
   does, reads and hashes its files and stops there.
@@ -26,10 +33,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
+import signal
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from hashlib import blake2b
@@ -66,6 +77,11 @@ _CHUNK_BYTES = 2_000_000
 # Chunks parsed ahead of the writer: enough to keep the worker busy through a batch's
 # write, few enough to bound memory.
 _AHEAD_CHUNKS = 4
+# Worker processes pay for themselves only on a large import: starting one (a fresh
+# interpreter that imports the parsers) costs about 0.1-0.3 s, parsing these bytes
+# about a second. Below this, or with fewer than two chunks to share out, the import
+# parses in the worker thread.
+_POOL_BYTES = 8_000_000
 
 
 # Takeaways given twice within one file with the same identity (see ``prepare``).
@@ -226,9 +242,16 @@ def file_result(
 
 
 async def import_paths(
-    store: Store, paths: Iterable[Path], progress: Progress | None = None
+    store: Store,
+    paths: Iterable[Path],
+    progress: Progress | None = None,
+    *,
+    pool: bool | None = None,
 ) -> ImportSummary:
-    """Import every supported file under ``paths``; never raises for a bad file."""
+    """Import every supported file under ``paths``; never raises for a bad file.
+
+    ``pool``: parse in worker processes (True), in a thread (False), or decide by the
+    size of what there is to parse (None, see ``_Import._worth_it``); the summary is the same."""
     summary = ImportSummary()
     paths = list(paths)
     try:
@@ -240,7 +263,7 @@ async def import_paths(
         names = ", ".join(str(p) for p in paths)
         summary.fail(f"{names}: no export files found (.md .txt .csv .jsonl .json)")
         return summary
-    await _Import(store, summary).run(files, progress)
+    await _Import(store, summary).run(files, progress, pool)
     return summary
 
 
@@ -554,17 +577,18 @@ class _Import:
         self.gate.set()
         self.pause = _Shut(self.gate)
 
-    async def run(self, files: list[Path], progress: Progress | None) -> None:
+    async def run(self, files: list[Path], progress: Progress | None, pool: bool | None) -> None:
         keys = [_Memos.key(path) for path in files]
         # Under the store's lock: another coroutine's open transaction could otherwise
         # show us memos about to roll back.
         async with self.store.transaction() as db:
             await self.memos.load(db, keys)
+        chunks = _chunks(list(zip(files, keys, strict=True)))
+        use_pool = self._worth_it(chunks) if pool is None else pool
+        executor = _pool(len(chunks)) if use_pool and chunks else None
         queue: asyncio.Queue[tuple[list[tuple[Path, str]], list[_Outcome]] | None]
         queue = asyncio.Queue(maxsize=_AHEAD_CHUNKS)
-        reader = asyncio.create_task(
-            self._read(_chunks(list(zip(files, keys, strict=True))), queue)
-        )
+        reader = asyncio.create_task(self._read(chunks, queue, executor))
         try:
             index = 0
             while (item := await queue.get()) is not None:
@@ -579,22 +603,89 @@ class _Import:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+            if executor is not None:
+                # Workers finish the chunk they hold (under a second) and exit; the
+                # ones not yet started are dropped.
+                await asyncio.shield(
+                    asyncio.to_thread(executor.shutdown, wait=True, cancel_futures=True)
+                )
+
+    def _jobs(self, chunk: list[tuple[Path, str]]) -> list[tuple[Path, str | None]]:
+        """Per file, the digest it had when last imported if that memo is valid now."""
+        jobs: list[tuple[Path, str | None]] = []
+        for path, key in chunk:
+            memo = self.memos.valid(key)
+            jobs.append((path, memo.digest if memo is not None else None))
+        return jobs
+
+    def _worth_it(self, chunks: list[list[tuple[Path, str]]]) -> bool:
+        """Whether what there is to parse (files without a valid memo) is large enough
+        for worker processes: at least two chunks and ``_POOL_BYTES``."""
+        todo = [[path for path, key in chunk if self.memos.valid(key) is None] for chunk in chunks]
+        if sum(1 for paths in todo if paths) < 2:
+            return False
+        size = 0
+        for paths in todo:
+            for path in paths:
+                with contextlib.suppress(OSError):
+                    size += path.stat().st_size
+        return size >= _POOL_BYTES
 
     async def _read(
         self,
         chunks: list[list[tuple[Path, str]]],
         queue: asyncio.Queue[tuple[list[tuple[Path, str]], list[_Outcome]] | None],
+        executor: ProcessPoolExecutor | None,
     ) -> None:
-        """Read and parse chunk after chunk in the worker thread, up to _AHEAD_CHUNKS
-        ahead of the writer; a file whose memo is valid now is only read and hashed."""
-        for chunk in chunks:
-            jobs = []
-            for path, key in chunk:
-                memo = self.memos.valid(key)
-                jobs.append((path, memo.digest if memo is not None else None))
-            outcomes = await asyncio.to_thread(_read_and_parse, jobs, self.gate)
-            await queue.put((chunk, outcomes))
+        """Read and parse chunk after chunk (in the worker thread, or in ``executor``'s
+        processes), up to _AHEAD_CHUNKS ahead of the writer; a file whose memo is valid
+        now is only read and hashed."""
+        if executor is not None:
+            await self._read_in_pool(chunks, queue, executor)
+        else:
+            for chunk in chunks:
+                outcomes = await asyncio.to_thread(_read_and_parse, self._jobs(chunk), self.gate)
+                await queue.put((chunk, outcomes))
         await queue.put(None)
+
+    async def _read_in_pool(
+        self,
+        chunks: list[list[tuple[Path, str]]],
+        queue: asyncio.Queue[tuple[list[tuple[Path, str]], list[_Outcome]] | None],
+        executor: ProcessPoolExecutor,
+    ) -> None:
+        """Chunks handed to the workers in order, at most one more than there are
+        workers in flight, and passed on in order. The first chunk is parsed in the
+        worker thread, so that the writer starts while the workers start (a fresh
+        interpreter each). If the pool breaks (a worker died, or could not start), the
+        chunk it held and every later one are parsed in the worker thread: the result
+        is the same, only slower."""
+        ahead = (os.cpu_count() or 1) + 1
+        flight: deque[tuple[list[tuple[Path, str]], list[tuple[Path, str | None]], Any]]
+        flight = deque()
+        broken = False
+        for index, chunk in enumerate(chunks):
+            jobs = self._jobs(chunk)
+            future: Any = None
+            if not broken and index > 0:  # the first chunk: here, while the workers start
+                try:
+                    future = asyncio.wrap_future(executor.submit(_read_and_parse, jobs))
+                except RuntimeError:  # BrokenProcessPool, or shut down
+                    broken = True
+            flight.append((chunk, jobs, future))
+            while flight and (len(flight) >= ahead or index == len(chunks) - 1):
+                done, done_jobs, pending = flight.popleft()
+                outcomes: list[_Outcome] | None = None
+                if pending is not None:
+                    try:
+                        outcomes = await pending
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:  # the pool broke, not the file: parse it here
+                        broken = True
+                if outcomes is None:
+                    outcomes = await asyncio.to_thread(_read_and_parse, done_jobs, self.gate)
+                await queue.put((done, outcomes))
 
     async def _take(self, path: Path, key: str, outcome: _Outcome) -> None:
         if isinstance(outcome, _Same):
@@ -657,6 +748,24 @@ class _Import:
             parsed.result.updated = counts.updated
             parsed.result.unchanged = counts.unchanged
             self.summary.add(parsed.result)
+
+
+def _pool(chunks: int) -> ProcessPoolExecutor:
+    """Worker processes, one per CPU (no more than there are chunks), started fresh
+    with "spawn": forking a process that runs an event loop and SQLite threads is
+    unsafe, and spawn behaves the same on every platform. (So every entry point that
+    may import, ``python -m bot`` and ``python -m bench`` included, keeps its work under
+    ``if __name__ == "__main__":``, lest a worker run it again.)"""
+    workers = max(1, min(os.cpu_count() or 1, chunks))
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_start)
+
+
+def _worker_start() -> None:
+    """Ctrl-C in a terminal reaches every process of its group: the importing process
+    handles it (cancelling the import shuts the pool down), so a worker ignores it
+    rather than dying with a traceback while it waits for work."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _chunks(items: list[tuple[Path, str]]) -> list[list[tuple[Path, str]]]:

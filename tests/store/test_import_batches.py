@@ -20,12 +20,15 @@ from bot.store import Store
 from bot.store import takeaways as store_takeaways
 
 
-@pytest.fixture(autouse=True)
-def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches of a few takeaways, so that every test crosses batch boundaries."""
+@pytest.fixture(autouse=True, params=["thread", "pool"])
+def small_batches(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Batches of a few takeaways, so that every test crosses batch boundaries; and
+    every test once with parsing in the worker thread, once in worker processes (any
+    import with two chunks to parse takes the pool)."""
     monkeypatch.setattr(importer, "_BATCH_ROWS", 4)
     monkeypatch.setattr(importer, "_FIRST_BATCH_ROWS", 2)
     monkeypatch.setattr(importer, "_CHUNK_FILES", 2)
+    monkeypatch.setattr(importer, "_POOL_BYTES", 0 if request.param == "pool" else 1 << 62)
 
 
 def write(folder: Path, name: str, takeaways: Sequence[Takeaway]) -> Path:
