@@ -191,7 +191,8 @@ async def claim_batch(
     The usual chat (due today, nothing in the ledger yet) costs no query of its own: the
     batch takes a fixed handful of statements, whatever its size.
     """
-    async with store.transaction() as db:
+    db = store.db
+    async with store.transaction():
         batch = await ledger.due_batch(db, now, limit)
         claims, claimed = await _claim_due(db, batch, rng, now, owner)
     for chat_id, error in batch.put_off:
