@@ -17,6 +17,10 @@ requested is simply sent; one requested with no answer recorded is sent again (a
 once: it may have arrived) and counted as "resent after a crash". So a crash costs nobody
 their day, and duplicates are at most the requests in flight at the crash (bounded by
 the send concurrency). A delivery of several messages goes on from ``parts_sent``.
+
+The rows behind each step are ``bot.store.ledger``'s, one call per step; the calendar is
+``bot.rules.calendar``'s. What stays here is the story, the picks and what each outcome
+means.
 """
 
 from __future__ import annotations

@@ -177,6 +177,7 @@ class Batch:
     plain: list[Due] = field(default_factory=list)
     personal: list[Due] = field(default_factory=list)
     items: dict[int, StoredTakeaway] = field(default_factory=dict)
+    _pairs: list[tuple[int, str]] = field(default_factory=list)  # (chat, date) of ``due``
     _entries: dict[tuple[int, str], _Entry] = field(default_factory=dict)
     _reused: dict[int, list[int]] = field(default_factory=dict)
 
@@ -213,7 +214,7 @@ async def due_batch(db: aiosqlite.Connection, now: datetime, limit: int) -> Batc
             batch.skipped += 1
     if not batch.due:
         return batch
-    pairs = [_pair(d) for d in batch.due]
+    pairs = batch._pairs = [(d.chat.chat_id, d.slot.day.isoformat()) for d in batch.due]
     entries = batch._entries = {
         (int(row[0]), str(row[1])): _Entry(
             [int(row[2]), *parse_more_ids(row[5])], str(row[3]), int(row[4]), int(row[6])
@@ -231,17 +232,13 @@ async def due_batch(db: aiosqlite.Connection, now: datetime, limit: int) -> Batc
         batch._reused[d.chat.chat_id] = [i for i in entry.ids if i in allowed]
         if not batch._reused[d.chat.chat_id] and entry.status == "picked":
             del entries[pair]  # nothing of it went out: pick again
-    fresh = [d for d, pair in zip(batch.due, pairs, strict=True) if pair not in entries]
-    fresh = [d for d in fresh if d.slot.delivers]
+    due = zip(batch.due, pairs, strict=True)
+    fresh = [d for d, pair in due if pair not in entries and d.slot.delivers]
     special = await personal.personal_chats(db, [d.chat.chat_id for d in fresh])
     for d in fresh:
         plain = d.chat.per_delivery == 1 and d.chat.chat_id not in special
         (batch.plain if plain else batch.personal).append(d)
     return batch
-
-
-def _pair(d: Due) -> tuple[int, str]:
-    return d.chat.chat_id, d.slot.day.isoformat()
 
 
 async def _skip_missed_day(db: aiosqlite.Connection, chat: Chat, calendar: Calendar) -> None:
@@ -269,8 +266,8 @@ async def claim(
     moves: list[tuple[object, ...]] = []
     moves_with_round: list[tuple[object, ...]] = []
     closed: list[tuple[int, str]] = []
-    for d in batch.due:
-        chat, slot, pair = d.chat, d.slot, _pair(d)
+    for d, pair in zip(batch.due, batch._pairs, strict=True):
+        chat, slot = d.chat, d.slot
         schedule = (to_unix(slot.next_due), slot.next_date.isoformat())
         entry = batch._entries.get(pair)
         picked = picks.get(chat.chat_id) if entry is None else None
