@@ -109,16 +109,7 @@ class FileResult:
     failed: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.name,
-            "parsed": self.parsed,
-            "new": self.new,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "merged": dict(self.merged),
-            "skipped": dict(self.skipped),
-            "failed": list(self.failed),
-        }
+        return {"file": self.name, **_counts_json(self)}
 
     def describe(self) -> str:
         """``name: 557 parsed = 553 new + 4 merged (4 duplicates of earlier clips)``."""
@@ -180,13 +171,7 @@ class ImportSummary:
         """What ``import --json`` prints: the text summary's numbers, every file's too."""
         return {
             "files": self.files,
-            "parsed": self.parsed,
-            "new": self.new,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "merged": dict(self.merged),
-            "skipped": dict(self.skipped),
-            "failed": list(self.failed),
+            **_counts_json(self),
             "per_file": [result.to_json() for result in self.per_file],
         }
 
@@ -224,6 +209,19 @@ class ImportSummary:
             hidden = len(failures) - files_shown
             failures = [*failures[:files_shown], f"  ... and {hidden} more failures"]
         return "\n".join(lines + failures)
+
+
+def _counts_json(counts: FileResult | ImportSummary) -> dict[str, Any]:
+    """The numbers a file and a whole import both report, in ``import --json``."""
+    return {
+        "parsed": counts.parsed,
+        "new": counts.new,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "merged": dict(counts.merged),
+        "skipped": dict(counts.skipped),
+        "failed": list(counts.failed),
+    }
 
 
 def _reasons(counts: dict[str, int]) -> str:
