@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from bot.standin.entities import entity_tuples
-from bot.standin.methods.chats import ChatMethods
+from bot.standin.methods.messages import MessageMethods
 from bot.standin.records import MESSAGE_LIMIT, BotEvent, JSONDict, SentMessage, bad
 from bot.standin.state import Chat
-from bot.standin.validation import check_reply_markup, format_text
+from bot.standin.validation import check_reply_markup
 from bot.standin.wire import Params
 
 
-class EditingMethods(ChatMethods):
+class EditingMethods(MessageMethods):
     """Edits and deletions of the bot's messages, refused where Telegram refuses them."""
 
     def _editable(self, chat: Chat, p: Params) -> SentMessage:
@@ -39,16 +39,14 @@ class EditingMethods(ChatMethods):
         message = self._editable(chat, p)
         if message.method != "sendMessage":
             raise bad("there is no text in the message to edit")
-        source = p.text("text")
-        parse_mode = p.text("parse_mode")
-        entities_param = p.obj("entities", "can't parse entities JSON object")
-        text, entities = format_text(
-            source, parse_mode, entities_param, limit=MESSAGE_LIMIT, users=self._users
+        content = self._content(p, limit=MESSAGE_LIMIT)
+        source, parse_mode, text, entities = (
+            content.source,
+            content.parse_mode,
+            content.text,
+            content.entities,
         )
-        markup = check_reply_markup(
-            p.obj("reply_markup", "can't parse reply keyboard markup JSON object")
-        )
-        inline = markup if markup is not None and "inline_keyboard" in markup else None
+        inline = content.inline
         if (
             text == message.text
             and entities == message.raw.get("entities", [])

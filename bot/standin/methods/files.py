@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import mimetypes
 
-from bot.standin.entities import entity_tuples
 from bot.standin.methods.messages import MessageMethods
 from bot.standin.records import (
     CAPTION_LIMIT,
@@ -12,11 +11,9 @@ from bot.standin.records import (
     UPLOAD_LIMIT,
     ApiError,
     JSONDict,
-    SentMessage,
     UploadedFile,
     bad,
 )
-from bot.standin.validation import check_reply_markup, format_text
 from bot.standin.wire import Params
 
 
@@ -47,48 +44,17 @@ class FileMethods(MessageMethods):
             stored = self._files[document]
         else:
             raise bad("wrong file identifier/HTTP URL specified")
-        source = p.text("caption")
-        parse_mode = p.text("parse_mode")
-        entities_param = p.obj("caption_entities", "can't parse entities JSON object")
-        caption, entities = format_text(
-            source,
-            parse_mode,
-            entities_param,
-            limit=CAPTION_LIMIT,
-            caption=True,
-            users=self._users,
-        )
-        markup = check_reply_markup(
-            p.obj("reply_markup", "can't parse reply keyboard markup JSON object")
-        )
-        raw, date = self._new_message(chat, p)
-        raw["document"] = stored.as_document()
-        if caption:
-            raw["caption"] = caption
-        if entities:
-            raw["caption_entities"] = entities
-        if markup is not None and "inline_keyboard" in markup:
-            raw["reply_markup"] = markup
-        self._record(
+        content = self._content(p, limit=CAPTION_LIMIT, caption=True)
+        return self._send(
             chat,
-            SentMessage(
-                chat_id=chat.id,
-                message_id=raw["message_id"],
-                text=caption,
-                parse_mode=parse_mode,
-                entities=entity_tuples(entities),
-                reply_markup=markup,
-                method="sendDocument",
-                date=date,
-                source=source or "",
-                document_name=stored.filename,
-                document_bytes=stored.content,
-                file_id=stored.file_id,
-                params=p.values,
-                raw=raw,
-            ),
+            p,
+            content,
+            "sendDocument",
+            fields={"document": stored.as_document()},
+            document_name=stored.filename,
+            document_bytes=stored.content,
+            file_id=stored.file_id,
         )
-        return raw
 
     def _api_getFile(self, p: Params) -> JSONDict:
         file_id = p.text("file_id")

@@ -4,6 +4,9 @@ the reply target, the record kept for tests).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from bot.standin.entities import entity_tuples
 from bot.standin.faults import Faults
 from bot.standin.methods.chats import ChatMethods
@@ -11,6 +14,22 @@ from bot.standin.records import MESSAGE_LIMIT, BotEvent, JSONDict, SentMessage, 
 from bot.standin.state import Chat
 from bot.standin.validation import check_reply_markup, format_text
 from bot.standin.wire import Params
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """A message's text (or caption) and buttons, as the bot sent them and as parsed."""
+
+    source: str | None
+    parse_mode: str | None
+    text: str
+    entities: list[JSONDict]
+    markup: JSONDict | None
+
+    @property
+    def inline(self) -> JSONDict | None:
+        """The inline keyboard, the only markup a message keeps."""
+        return self.markup if self.markup is not None and "inline_keyboard" in self.markup else None
 
 
 class MessageMethods(ChatMethods, Faults):
@@ -54,37 +73,66 @@ class MessageMethods(ChatMethods, Faults):
         self.sent.append(message)
         self._emit(BotEvent("sent", chat.id, message=message))
 
-    def _api_sendMessage(self, p: Params) -> JSONDict:
-        chat = self._chat(p, sending=True)
-        source = p.text("text")
+    def _content(self, p: Params, *, limit: int, caption: bool = False) -> Content:
+        """The text (or caption) and buttons of a request, checked as Telegram checks them."""
+        source = p.text("caption" if caption else "text")
         parse_mode = p.text("parse_mode")
-        entities_param = p.obj("entities", "can't parse entities JSON object")
+        entities_param = p.obj(
+            "caption_entities" if caption else "entities", "can't parse entities JSON object"
+        )
         text, entities = format_text(
-            source, parse_mode, entities_param, limit=MESSAGE_LIMIT, users=self._users
+            source, parse_mode, entities_param, limit=limit, caption=caption, users=self._users
         )
         markup = check_reply_markup(
             p.obj("reply_markup", "can't parse reply keyboard markup JSON object")
         )
+        return Content(source, parse_mode, text, entities, markup)
+
+    def _send(
+        self,
+        chat: Chat,
+        p: Params,
+        content: Content,
+        method: str,
+        *,
+        fields: JSONDict | None = None,
+        **record: Any,
+    ) -> JSONDict:
+        """Send ``content`` with the method's own ``fields`` (a document) before its text,
+        and keep its record (``record``: the record's method-specific fields)."""
         raw, date = self._new_message(chat, p)
-        raw["text"] = text
-        if entities:
-            raw["entities"] = entities
-        if markup is not None and "inline_keyboard" in markup:
-            raw["reply_markup"] = markup
+        raw.update(fields or {})
+        if method == "sendMessage":
+            raw["text"] = content.text
+            if content.entities:
+                raw["entities"] = content.entities
+        else:
+            if content.text:
+                raw["caption"] = content.text
+            if content.entities:
+                raw["caption_entities"] = content.entities
+        if content.inline is not None:
+            raw["reply_markup"] = content.inline
         self._record(
             chat,
             SentMessage(
                 chat_id=chat.id,
                 message_id=raw["message_id"],
-                text=text,
-                parse_mode=parse_mode,
-                entities=entity_tuples(entities),
-                reply_markup=markup,
-                method="sendMessage",
+                text=content.text,
+                parse_mode=content.parse_mode,
+                entities=entity_tuples(content.entities),
+                reply_markup=content.markup,
+                method=method,
                 date=date,
-                source=source or "",
+                source=content.source or "",
                 params=p.values,
                 raw=raw,
+                **record,
             ),
         )
         return raw
+
+    def _api_sendMessage(self, p: Params) -> JSONDict:
+        chat = self._chat(p, sending=True)
+        content = self._content(p, limit=MESSAGE_LIMIT)
+        return self._send(chat, p, content, "sendMessage")
