@@ -26,6 +26,7 @@ means.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -153,8 +154,14 @@ async def deliver_due(
         report.add(batch_report)
         if not (batch_report.due or batch_report.skipped):
             break
-        outcomes = await send_all(claims, send, concurrency, Journal(store))
-        report.add(await record_outcomes(store, outcomes, clock()))
+        try:
+            outcomes = await send_all(claims, send, concurrency, Journal(store))
+            report.add(await record_outcomes(store, outcomes, clock()))
+        except Exception:
+            # Not lost for the day: the next tick takes this batch up as a crash's.
+            with contextlib.suppress(aiosqlite.Error):
+                await ledger.release(store, owner)
+            raise
     if report.due or report.skipped or report.resent:
         log.info(report.line(), extra={"event": "delivery_run", **report.fields()})
     return report

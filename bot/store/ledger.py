@@ -75,6 +75,20 @@ class TakenUp:
     too_late: int
 
 
+async def release(store: Store, owner: int) -> None:
+    """Hand ``owner``'s unfinished claims to the next run's ``take_up_left``.
+
+    A batch cut short in this process (a ledger commit that failed, a bug) leaves its
+    rows ``sending`` under its own id, which ``take_up_left`` never takes from its own
+    process: released, they are taken up at the next tick instead of at the next start.
+    """
+    async with store.transaction() as db:
+        await db.execute(
+            "UPDATE daily SET claimed_by = NULL WHERE status = 'sending' AND claimed_by = ?",
+            (owner,),
+        )
+
+
 async def take_up_left(store: Store, now: datetime, owner: int) -> TakenUp | None:
     """Make the ``sending`` rows not claimed by ``owner`` due now for their own local
     date, or failed if that date is over; None (and no transaction) if there are none."""

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.delivery import journal
 from bot.delivery.daily import TOO_LATE, claim_batch
 from tests.conftest import BotHarness
 
@@ -129,3 +130,22 @@ async def test_a_crash_whose_day_is_over_is_not_sent_the_next_day(
             (ADA,),
         ).fetchone()
     assert tuple(old) == ("failed", TOO_LATE)
+
+
+async def test_a_batch_cut_short_in_this_process_is_taken_up_at_the_next_tick(
+    bot: BotHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure inside the run after the claim (here the ledger's "sent" commit) must
+    not strand the claim as this process's until a restart: the next tick takes it up."""
+    await bot.send(ADA, "/start")
+    bot.clock.set(NINE)
+
+    with monkeypatch.context() as patch:
+        # The "sent" note's commit fails: the message went out, the ledger cannot say so.
+        patch.setattr(journal, "_SENT", "UPDATE no_such_table SET x = 1")
+        with pytest.raises(sqlite3.OperationalError):
+            await bot.deliver()
+    assert row(tmp_path / DATABASE)[0] == "sending"
+    bot.clock.advance(seconds=20)
+    await bot.deliver()
+    assert row(tmp_path / DATABASE)[0] == "sent"
