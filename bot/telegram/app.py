@@ -379,7 +379,7 @@ async def serve(settings: Settings) -> int:
             return 2
         except NetworkError as error:
             log.error("cannot reach the Bot API at %s: %s", settings.bot_api_url, error)
-            await app.shutdown()
+            await stop_bot(app)  # it may have started (and serve a webhook) before failing
             return 1
         mode = "long polling" if settings.webhook_url is None else "webhook"
         # In a container nobody can press Ctrl+C: say it only at a terminal.

@@ -38,6 +38,7 @@ from bot.telegram.common import (
     stored_query,
 )
 from bot.telegram.deps import Context, Deps, deps
+from bot.telegram.fairness import Stopping
 from bot.telegram.format import escape, list_message, takeaway_messages, truncate
 from bot.telegram.keyboards import (
     ANOTHER,
@@ -572,6 +573,9 @@ async def on_error(update: object, context: Context) -> None:
     reply, which could not be sent either. Anything else gets its traceback.
     """
     update_id = update.update_id if isinstance(update, Update) else None
+    if isinstance(context.error, Stopping):  # abandoned at shutdown, not a failure
+        log.info("update %s left unanswered: the bot is stopping", update_id)
+        return
     if isinstance(context.error, NetworkError) and not isinstance(context.error, BadRequest):
         log.warning(
             "could not answer update %s: Telegram unreachable (%s)",

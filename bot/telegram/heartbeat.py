@@ -37,6 +37,7 @@ from telegram.request import BaseRequest, RequestData
 from bot.ops import TELEGRAM_KEY, describe_duration, write_heartbeat, write_problem
 from bot.store import Store
 from bot.telegram.deps import Context, Pulse, deps
+from bot.telegram.fairness import FairUpdateProcessor
 from bot.telegram.webhook import WebhookServer
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,12 @@ def install_webhook_watch(app: Application) -> WebhookWatch:  # type: ignore[typ
     async def handled(update: object, context: Context) -> None:
         watch.note_handled()
 
+    async def dropped(update: object) -> None:  # its chat's line was full: done with too
+        watch.note_handled()
+
     app.add_handler(TypeHandler(Update, handled), group=HANDLED_GROUP)
+    if isinstance(app.update_processor, FairUpdateProcessor):
+        app.update_processor.on_drop.append(dropped)
     app.bot_data[_WATCH] = watch
     return watch
 

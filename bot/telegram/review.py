@@ -235,7 +235,9 @@ async def _redraw(
     base = as_sent(item, shown) if item is not None and discarded is not None else None
     text: str | None = None
     if base is not None and discarded and not noted:
-        if visible_length(base) + len(NOT_FOR_ME_TEXT) + 2 <= MESSAGE_LIMIT:
+        if (
+            visible_length(f"{base}\n\n{NOT_FOR_ME}") <= MESSAGE_LIMIT
+        ):  # in UTF-16, as Telegram counts
             text = f"{base}\n\n{NOT_FOR_ME}"
     elif base is not None and discarded is False and noted:
         text = base

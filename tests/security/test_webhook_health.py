@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from telegram import Update
 
 from bot.clock import ManualClock
 from bot.ops import check_health
@@ -22,6 +23,7 @@ from bot.settings import Settings
 from bot.standin import BotAPIStandin
 from bot.store import Store
 from bot.telegram.app import build_application, start_bot, stop_bot
+from bot.telegram.fairness import FairUpdateProcessor
 from bot.telegram.heartbeat import STUCK, WebhookWatch, heartbeat_job
 
 SECRET = secrets.token_hex(32)
@@ -115,3 +117,19 @@ def test_telegrams_last_error_is_part_of_the_reason() -> None:
     problem = watch.check(T0 + STUCK * 2, received=0, pending=9, last_error="Connection refused")
     assert problem is not None
     assert "Telegram holds 9 updates" in problem and "Connection refused" in problem
+
+
+async def test_an_update_dropped_from_a_full_line_counts_as_done(
+    webhook_bot: tuple[Any, Settings, int],
+) -> None:
+    """A drop is the processor finishing with an update: without counting it, one full
+    line would leave "arrived" above "handled" for good, and health would cry "stuck"
+    at the next quiet minute."""
+    app, _, _ = webhook_bot
+    watch = app.bot_data["webhook-watch"]
+    assert isinstance(watch, WebhookWatch)
+    assert isinstance(app.update_processor, FairUpdateProcessor)
+    before = watch.handled
+    for listener in app.update_processor.on_drop:
+        await listener(Update(update_id=1))
+    assert watch.handled == before + 1
