@@ -53,7 +53,9 @@ def parse(text: str, name: str, report: Report) -> list[Takeaway]:
                 report.skip("headings")
                 continue
             takeaway = _takeaway(row, columns)
-            if takeaway is not None:
+            if takeaway is None:
+                report.skip("highlights without text")
+            else:
                 takeaways.append(takeaway)
     except csv.Error as error:
         raise ParseError(name, f"broken CSV ({error})", line=reader.line_num or None) from error

@@ -67,10 +67,15 @@ def parse_sidecar(text: str, name: str, report: Report) -> list[Takeaway]:
         takeaway = _annotation(item, book, report)
         if takeaway is not None and seen.add(item, takeaway, report):
             takeaways.append(takeaway)
-    bookmarks = [b for b in lua_table.values(data.get("bookmarks")) if isinstance(b, dict)]
+    every_bookmark = list(lua_table.values(data.get("bookmarks")))
+    bookmarks = [b for b in every_bookmark if isinstance(b, dict)]
+    report.skip("bookmarks that are not tables", len(every_bookmark) - len(bookmarks))
     used: set[int] = set()
     for page, items in _old_highlights(data.get("highlight")):
         for item in items:
+            if not isinstance(item, dict):
+                report.cannot_read(name, f"a highlight on page {page} is not a table")
+                continue
             mark = _bookmark_for(item, bookmarks)
             if mark is not None:
                 used.add(id(mark))
@@ -126,14 +131,12 @@ def _annotation(item: dict[Any, Any], book: _Book, report: Report) -> Takeaway |
 
 
 def _old_highlights(table: Any) -> list[tuple[Any, list[Any]]]:
-    """The older ``highlight`` table: ``[page] = { [1] = {...}, ... }``, pages in order."""
+    """The older ``highlight`` table: ``[page] = { [1] = {...}, ... }``, pages in order;
+    entries as they are (the caller reports one that is not a table)."""
     if not isinstance(table, dict):
         return []
     pages = sorted(table, key=_page_order)
-    return [
-        (page, [item for item in lua_table.values(table[page]) if isinstance(item, dict)])
-        for page in pages
-    ]
+    return [(page, list(lua_table.values(table[page]))) for page in pages]
 
 
 def _page_order(key: Any) -> tuple[int, float, str]:

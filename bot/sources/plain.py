@@ -24,10 +24,16 @@ def parse(text: str, name: str, report: Report) -> list[Takeaway]:
     """Takeaways of a plain list, of Markdown blockquotes, or of plain paragraphs."""
     lines = _skip_front_matter(split_lines(text))
     title, lines = _take_title(lines)
-    if any(_QUOTE.match(line) for line in lines):
-        return _quotes(lines, title, report)
     widths = _item_widths(lines)
-    chunks = _list_items(lines, widths) if widths else _paragraphs(lines)
+    # A file of quotes; a list with a quote among its items stays a list (its items
+    # would otherwise be taken for commentary between the quotes).
+    if not widths and any(_QUOTE.match(line) for line in lines):
+        return _quotes(lines, title, report)
+    if widths:
+        chunks, outside = _list_items(lines, widths)
+        report.skip("lines outside the list items", outside)
+    else:
+        chunks = _paragraphs(lines)
     texts = [normalise("\n".join(chunk)) for chunk in chunks]
     return [Takeaway(text=text, title=title) for text in texts if text]
 
@@ -118,14 +124,16 @@ def _take_title(lines: list[str]) -> tuple[str | None, list[str]]:
     return None, lines
 
 
-def _list_items(lines: list[str], widths: list[int]) -> list[list[str]]:
+def _list_items(lines: list[str], widths: list[int]) -> tuple[list[list[str]], int]:
     """Top-level items with their continuation lines (indented, or lazily unindented
     right after the item, as hard-wrapped text is); deeper items are sub-points and
-    stay inside their parent. Unindented text after a blank line ends the item."""
+    stay inside their parent. Unindented text after a blank line ends the item; such
+    lines outside every item are counted, so the summary can say they were left out."""
     base = min(widths)
     items: list[list[str]] = []
     current: list[str] | None = None
     blank = False
+    outside = 0
     for line in lines:
         item = _ITEM.fullmatch(line)
         content = line.strip()
@@ -143,7 +151,8 @@ def _list_items(lines: list[str], widths: list[int]) -> list[list[str]]:
             blank = False
         else:
             current = None
-    return items
+            outside += 1
+    return items, outside
 
 
 def _paragraphs(lines: list[str]) -> list[list[str]]:

@@ -102,3 +102,16 @@ def test_list_only_parse_names_the_unreadable_row(fixtures: Path) -> None:
 
     assert caught.value.line == 4
     assert str(caught.value).endswith("readwise-bad-row.csv:4: expected 11 columns, found 2")
+
+
+def test_a_row_without_highlight_text_is_reported_not_dropped() -> None:
+    header = (
+        "Highlight,Book Title,Book Author,Amazon Book ID,Note,Color,Tags,"
+        "Location Type,Location,Highlighted at,Document tags\n"
+    )
+    rows = "Real one,B,A,,,,,,,,\n,B,A,,just a note,,,,,,\n"
+
+    takeaways, report = parse_text_report(header + rows, "readwise.csv")
+
+    assert [t.text for t in takeaways] == ["Real one"]
+    assert report.skipped == {"highlights without text": 1}

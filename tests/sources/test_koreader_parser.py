@@ -190,3 +190,15 @@ def test_an_exporter_entry_that_is_no_object_is_reported() -> None:
 
     assert [t.text for t in takeaways] == ["Kept."]
     assert report.unreadable == ["t.json: entry 2 of document 1 is not an object"]
+
+
+def test_an_old_highlight_that_is_not_a_table_is_reported_with_its_page() -> None:
+    sidecar = (
+        'return { ["highlight"] = { [3] = { [1] = "oops",'
+        ' [2] = { ["text"] = "Kept.", ["chapter"] = "One" } } } }'
+    )
+
+    takeaways, report = parse_text_report(sidecar, "Odd.sdr/metadata.epub.lua")
+
+    assert [t.text for t in takeaways] == ["Kept."]
+    assert report.unreadable == ["Odd.sdr/metadata.epub.lua: a highlight on page 3 is not a table"]

@@ -85,3 +85,12 @@ def test_blockquotes_are_quotes_and_the_heading_above_names_their_author(fixture
     ]
     assert {t.title for t in takeaways} == {"Favourite quotes"}
     assert report.skipped == {"lines outside the quotes": 1}
+
+
+def test_a_list_with_a_quote_among_its_items_stays_a_list_and_says_what_it_left() -> None:
+    text = "- First idea.\n- Second idea.\n- Third idea.\n\n> A quote in between.\n"
+
+    takeaways, report = parse_bytes_report(text.encode(), "list.txt")
+
+    assert [t.text for t in takeaways] == ["First idea.", "Second idea.", "Third idea."]
+    assert report.skipped == {"lines outside the list items": 1}
