@@ -7,6 +7,7 @@ copies a consistent snapshot while the bot keeps writing.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -281,7 +282,8 @@ def restore(
     ``force``. The copy goes through SQLite's backup API into the live file, so the
     old database's -wal and -shm files cannot be replayed over the restored one, and the
     file keeps its owner and mode. The database it replaces is kept first, next to it,
-    as ``<name>.before-restore`` (when it can be read). The restored copy drops the old
+    as ``<name>.before-restore`` (or, when it cannot be read, moved aside as it is, as
+    ``<name>.damaged``). The restored copy drops the old
     process's heartbeat so health does not mistake it for a running bot.
     """
     version = check_restorable(source, label)
@@ -298,8 +300,14 @@ def restore(
         try:
             backup(database, kept)
         except (OSError, sqlite3.Error):
-            kept = None  # a damaged database is a reason to restore, not to stop
-    database.parent.mkdir(parents=True, exist_ok=True)
+            # A damaged database is a reason to restore, not to stop: it is set aside as
+            # it is (SQLite could not even open it to write over it), with its side files.
+            kept = database.with_name(database.name + ".damaged")
+            os.replace(database, kept)
+            for suffix in ("-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    database.with_name(database.name + suffix).unlink()
+    private_file(database, side_files=True)  # a new host's folder and file, 0700 and 0600
     try:
         with (
             closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=5)) as src,

@@ -197,3 +197,31 @@ def test_version_names_the_release_and_the_schema(tmp_path: Path) -> None:
     assert result.stdout.decode().strip() == (
         f"takeaways-bot {__version__} (database schema {len(MIGRATIONS)})"
     )
+
+
+async def test_restore_over_a_damaged_database_sets_it_aside(tmp_path: Path) -> None:
+    live = tmp_path / "data" / "takeaways.db"
+    await make_database(tmp_path / "good.db", ["from the backup"])
+    live.parent.mkdir()
+    live.write_bytes(b"not a database at all, but many bytes of it" * 100)
+    live.with_name("takeaways.db-wal").write_bytes(b"junk")
+
+    result = restore(tmp_path / "good.db", live, NOW)
+
+    assert count(live) == 1
+    assert result.kept == live.with_name("takeaways.db.damaged")
+    assert result.kept.read_bytes().startswith(b"not a database")
+    assert not live.with_name("takeaways.db-wal").exists()
+
+
+async def test_restore_onto_a_new_host_makes_private_files(tmp_path: Path) -> None:
+    backup_file = tmp_path / "good.db"
+    await make_database(backup_file, ["one"])
+    live = tmp_path / "new" / "takeaways.db"
+    old = os.umask(0o022)
+    try:
+        restore(backup_file, live, NOW)
+    finally:
+        os.umask(old)
+    assert live.stat().st_mode & 0o777 == 0o600
+    assert live.parent.stat().st_mode & 0o777 == 0o700
