@@ -19,6 +19,7 @@ from bot.rules.schedule import parse_hhmm
 TOKEN_PATTERN = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 SECRET_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 MIN_SYNC_INTERVAL = 60
+MAX_SYNC_INTERVAL = 7 * 86400
 _INTERVAL_PART = re.compile(r"(\d+)\s*([smhd]?)")
 _INTERVAL_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 # Anyone who knows the webhook secret can act as any Telegram user: 32 characters at
@@ -159,6 +160,8 @@ class Settings(BaseSettings):
                 f"sync at most once a minute (Readwise limits its export API): "
                 f"use {MIN_SYNC_INTERVAL} seconds (1m) or more"
             )
+        if value > MAX_SYNC_INTERVAL:
+            raise ValueError("sync at least once a week: use 7d (604800 seconds) or less")
         return value
 
     @field_validator("log_level", "library_log_level")

@@ -147,9 +147,11 @@ class WindowRateLimiter(BaseRateLimiter[int]):
             await asyncio.sleep(wait)
         if group is None:
             return
-        if (wait := self._paused.get(group, 0.0) - loop.time()) > 0:
+        # A loop: a 429 that came while this one waited may have paused the group longer.
+        while (wait := self._paused.get(group, 0.0) - loop.time()) > 0:
             await chat_limit_wait(asyncio.sleep(wait))
-        self._paused.pop(group, None)
+        if self._paused.get(group, 0.0) <= loop.time():
+            self._paused.pop(group, None)
 
     async def _group_allowance(self, group: int | str) -> _Window:
         window = self._groups.get(group)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.settings import Settings, parse_interval
 from tests.sync.readwise_fake import FakeBook, FakeReadwise
@@ -91,3 +92,8 @@ def test_the_token_is_a_secret_for_the_logs() -> None:
     assert "rw-secret-1234" in settings.secrets
     assert "rw-secret-1234" not in repr(settings)
     assert Settings(_env_file=None, readwise_token="").readwise_token is None  # type: ignore[call-arg]
+
+
+def test_a_sync_interval_past_a_week_is_one_line_not_a_crash() -> None:
+    with pytest.raises(ValidationError, match="at least once a week"):
+        Settings(readwise_sync_interval="99999999999d")  # type: ignore[arg-type]
