@@ -144,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=cmd_sync)
 
-    p = sub.add_parser("run", parents=[db], help="run the bot (long polling)")
+    p = sub.add_parser(
+        "run", parents=[db], help="run the bot (long polling, or a webhook when WEBHOOK_URL is set)"
+    )
     p.set_defaults(handler=cmd_run)
 
     p = sub.add_parser(
