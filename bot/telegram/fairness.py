@@ -247,7 +247,7 @@ class FairUpdateProcessor(BaseUpdateProcessor):
             line.noted = True
             log.info("chat %s sends faster than it is answered: oldest dropped", chat_key(update))
             if self.note is not None and isinstance(update, Update):
-                task = asyncio.create_task(self._tell(update, self.note))
+                task = asyncio.create_task(tell(update, self.note))
                 self._notes.add(task)
                 task.add_done_callback(self._notes.discard)
         for listener in self.on_drop:
@@ -256,18 +256,19 @@ class FairUpdateProcessor(BaseUpdateProcessor):
             except Exception:
                 log.exception("a drop listener failed")
 
-    @staticmethod
-    async def _tell(update: Update, note: str) -> None:
-        """The chat's one note: a toast for a button, a message otherwise."""
-        with contextlib.suppress(TelegramError):
-            if update.callback_query is not None:
-                await update.callback_query.answer(note)
-            elif update.effective_chat is not None:
-                await update.get_bot().send_message(update.effective_chat.id, note)
-
 
 def _close(coroutine: Awaitable[Any]) -> None:
     """A dropped update's coroutine never started: close it (no "never awaited" warning)."""
     close = getattr(coroutine, "close", None)
     if close is not None:
         close()
+
+
+async def tell(update: Update, note: str) -> None:
+    """A chat's one note about what happened to its update (a full line here, a flood in
+    ``flood.py``): a toast for a button, a message otherwise; never raises."""
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer(note)
+        elif update.effective_chat is not None:
+            await update.get_bot().send_message(update.effective_chat.id, note)

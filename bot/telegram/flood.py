@@ -28,7 +28,6 @@ when more than ``MAX_PEOPLE`` of either are tracked.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import deque
 from collections.abc import Collection
@@ -38,10 +37,10 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.telegram.deps import Context, deps
+from bot.telegram.fairness import tell
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +117,6 @@ class FloodGuard:
             raise ValueError("limits must be at least 1")
         self.exempt = frozenset(exempt)
         self.epilogue_group = epilogue_group
-        self.limit = limit
-        self.window = window.total_seconds()
-        self.max_people = max_people
         self._people = _Counter(limit, window.total_seconds(), max_people)
         self._chats = _Counter(chat_limit, chat_window.total_seconds(), max_people)
         self.dropped = 0
@@ -153,7 +149,7 @@ class FloodGuard:
         if not rate.told:
             rate.told = True
             log.info("%s floods the bot: slowed down", who)
-            await self._tell(update)
+            await tell(update, NOTE)
         await self._epilogue(update, context)
         raise ApplicationHandlerStop
 
@@ -176,14 +172,6 @@ class FloodGuard:
 
     def _unless_exempt(self, user_id: int) -> int | None:
         return None if user_id in self.exempt else user_id
-
-    async def _tell(self, update: Update) -> None:
-        """The one note of a flood: a toast for a button, a message otherwise."""
-        with contextlib.suppress(TelegramError):
-            if update.callback_query is not None:
-                await update.callback_query.answer(NOTE)
-            elif update.effective_chat is not None:
-                await update.get_bot().send_message(update.effective_chat.id, NOTE)
 
     async def _epilogue(self, update: Update, context: Context) -> None:
         """Run the epilogue groups' handlers on the dropped update, one per group as PTB
