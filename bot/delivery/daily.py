@@ -139,29 +139,67 @@ async def deliver_due(
 
     ``owner`` marks the claims as this process's: ``sending`` rows of another owner are
     what a crash left, taken up again first.
+
+    A pipeline: this task claims batch after batch while ``concurrency`` workers send
+    what was claimed, so the next claim's queries run while the last one's messages go
+    out, and a batch never waits for its slowest message. At most two claims wait
+    unsent (the queue and the batch being claimed); what did not go out is recorded
+    before each next claim.
     """
     rng = rng or random.Random()
     report = await resume_after_crash(store, clock(), owner)
     # A crash no longer loses what is claimed (it is taken up again). Claims stay no
     # larger than the send concurrency all the same: the rows that may have reached
-    # Telegram unrecorded (requests out, answers not yet noted, timeouts recorded only
-    # at the batch's end) are then never more than that, which bounds the duplicates a
-    # crash can cause; and a /unsubscribe or /time landing while a batch is out misses
-    # few (what a claim holds is fixed when it is made).
+    # Telegram unrecorded (requests out, answers not yet noted) are then never more
+    # than that, which bounds the duplicates a crash can cause; and a /unsubscribe or
+    # /time landing while a batch is out misses few (what a claim holds is fixed when
+    # it is made).
     claim_size = max(1, min(batch_size, concurrency))
-    while True:
-        claims, batch_report = await claim_batch(store, clock(), rng, claim_size, owner)
-        report.add(batch_report)
-        if not (batch_report.due or batch_report.skipped):
-            break
-        try:
-            outcomes = await send_all(claims, send, concurrency, Journal(store))
+    journal = Journal(store)
+    queue: asyncio.Queue[Claim | None] = asyncio.Queue(maxsize=claim_size)
+    unsent: list[Outcome] = []  # outcomes to record: what did not go out whole
+
+    async def worker() -> None:
+        while (claim := await queue.get()) is not None:
+            outcome = await send_one(claim, send, journal)
+            if outcome.status == "sent":
+                report.sent += 1
+            else:
+                unsent.append(outcome)
+            queue.task_done()
+
+    async def record_unsent() -> None:
+        if unsent:
+            outcomes, unsent[:] = list(unsent), []
             report.add(await record_outcomes(store, outcomes, clock()))
-        except Exception:
-            # Not lost for the day: the next tick takes this batch up as a crash's.
-            with contextlib.suppress(aiosqlite.Error):
-                await ledger.release(store, owner)
-            raise
+
+    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, concurrency))]
+    try:
+        while True:
+            journal.check()  # a ledger that cannot be written stops the run
+            await record_unsent()
+            claims, batch_report = await claim_batch(store, clock(), rng, claim_size, owner)
+            report.add(batch_report)
+            if not (batch_report.due or batch_report.skipped):
+                await queue.join()  # all claimed is out or in ``unsent``
+                if not unsent:
+                    break
+                continue  # recorded next; one may be due again now (a migrated group)
+            for claim in claims:
+                await queue.put(claim)
+        for _ in workers:
+            await queue.put(None)
+        await asyncio.gather(*workers)
+        await journal.drain()
+        await record_unsent()
+    except BaseException:
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        # Not lost for the day: the next tick takes what is claimed up as a crash's.
+        with contextlib.suppress(aiosqlite.Error):
+            await ledger.release(store, owner)
+        raise
     if report.due or report.skipped or report.resent:
         log.info(report.line(), extra={"event": "delivery_run", **report.fields()})
     return report
@@ -318,7 +356,7 @@ def retry_seconds(error: RetryAfter) -> float:
 async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) -> RunReport:
     """Count the outcomes and record the ones that did not go out ("sent" is written by
     the journal as each delivery goes out); no transaction when all went out."""
-    report = RunReport(sent=sum(1 for out in outcomes if out.status == "sent"))
+    report = RunReport(sent=sum(1 for out in outcomes if out.status == "sent"))  # usually 0
     notes: list[Note] = []
     for out in outcomes:
         if out.status == "sent":

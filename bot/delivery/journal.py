@@ -14,7 +14,7 @@ the next, so 32 concurrent sends cost one or two small transactions, not 64. Not
 answers are not waited for, but commits keep their order, so a sender's next "requested"
 commits together with (or after) its last "out".
 
-Who calls what: ``Journal`` belongs to one ``send_all``; ``delivering`` hands the rate
+Who calls what: ``Journal`` belongs to one daily run (or one ``send_all``); ``delivering`` hands the rate
 limiter (``bot/telegram/marking.py``) the delivery the current task is sending, which it
 marks around each request. Durable means committed: SQLite's WAL survives a killed
 process; with ``synchronous = NORMAL`` a power cut may undo the last commits.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -31,11 +32,18 @@ from datetime import date
 
 from bot.store import Store
 
-# One statement per kind of note, each run for all pending rows at once.
-_MARK = "UPDATE daily SET requested = ?, parts_sent = ? WHERE chat_id = ? AND local_date = ?"
-_SENT = (
-    "UPDATE daily SET status = 'sent', error = NULL, updated_at = unixepoch(),"
-    " sent_at = unixepoch() WHERE chat_id = ? AND local_date = ?"
+# One statement for all pending notes (a JSON list of [chat_id, local_date, requested,
+# parts_sent, sent]): one round trip to SQLite, and SQLite makes it its own transaction.
+_NOTES = (
+    "UPDATE daily SET requested = j.requested, parts_sent = j.parts_sent,"
+    " status = CASE WHEN j.sent THEN 'sent' ELSE daily.status END,"
+    " error = CASE WHEN j.sent THEN NULL ELSE daily.error END,"
+    " sent_at = CASE WHEN j.sent THEN unixepoch() ELSE daily.sent_at END,"
+    " updated_at = CASE WHEN j.sent THEN unixepoch() ELSE daily.updated_at END"
+    " FROM (SELECT json_extract(value, '$[0]') AS chat_id, json_extract(value, '$[1]') AS day,"
+    " json_extract(value, '$[2]') AS requested, json_extract(value, '$[3]') AS parts_sent,"
+    " json_extract(value, '$[4]') AS sent FROM json_each(?)) AS j"
+    " WHERE daily.chat_id = j.chat_id AND daily.local_date = j.day"
 )
 
 
@@ -89,6 +97,11 @@ class Journal:
         self._note(chat_id, day, requested, parts_sent).sent = True
         self._next_commit()
 
+    def check(self) -> None:
+        """Raise the first commit error, if any, without waiting."""
+        if self._error is not None:
+            raise self._error
+
     async def drain(self) -> None:
         """Wait until every note is committed; raise the first commit error, if any."""
         while self._writer is not None and not self._writer.done():
@@ -100,18 +113,12 @@ class Journal:
         while self._pending:
             rows, self._pending = self._pending, {}
             committed, self._committed = self._next_commit(), None
-            marks = [
-                (row.requested, row.parts_sent, chat_id, day)
+            notes = [
+                (chat_id, day, row.requested, row.parts_sent, row.sent)
                 for (chat_id, day), row in rows.items()
-                if not row.sent
             ]
-            sent = [key for key, row in rows.items() if row.sent]
             try:
-                async with self._store.transaction() as db:
-                    if marks:
-                        await db.executemany(_MARK, marks)
-                    if sent:
-                        await db.executemany(_SENT, sent)
+                await self._store.write(_NOTES, (json.dumps(notes),))
             except BaseException as error:
                 if self._error is None:
                     self._error = error

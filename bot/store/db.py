@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -40,6 +40,12 @@ _PRAGMAS = (
     "PRAGMA busy_timeout = 50",
     # Safe with WAL (a power cut can lose the last commits, never corrupt the file).
     "PRAGMA synchronous = NORMAL",
+    # A checkpoint (copying the WAL back, with an fsync) every 10,000 pages rather than
+    # SQLite's 1,000: the daily run rewrites the same ledger and chat pages commit after
+    # commit, and a checkpoint copies each page once however often it changed. Measured
+    # on the daily run: 13 % less CPU, a quarter less wall time; the WAL file may grow
+    # to about 40 MB under such a burst (and is reused, not regrown, afterwards).
+    "PRAGMA wal_autocheckpoint = 10000",
 )
 
 
@@ -132,12 +138,21 @@ LOCK_WAIT = 30.0
 async def begin_immediate(db: aiosqlite.Connection, wait: float | None = None) -> None:
     """Take the write lock, retrying with asyncio sleeps while another process holds it
     (up to ``wait`` seconds, default ``LOCK_WAIT``), so the bot keeps answering reads."""
+    await execute_waiting(db, "BEGIN IMMEDIATE", (), wait)
+
+
+async def execute_waiting(
+    db: aiosqlite.Connection, sql: str, parameters: Sequence[object], wait: float | None = None
+) -> None:
+    """Run one statement, retrying as ``begin_immediate`` does while another process
+    holds the write lock. Outside a transaction one statement is its own: all or nothing,
+    in one round trip to SQLite's thread instead of three (BEGIN, it, COMMIT)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (LOCK_WAIT if wait is None else wait)
     pause = 0.01
     while True:
         try:
-            await db.execute("BEGIN IMMEDIATE")
+            await db.execute(sql, parameters)
             return
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or loop.time() >= deadline:

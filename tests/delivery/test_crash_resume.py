@@ -142,7 +142,10 @@ async def test_a_batch_cut_short_in_this_process_is_taken_up_at_the_next_tick(
 
     with monkeypatch.context() as patch:
         # The "sent" note's commit fails: the message went out, the ledger cannot say so.
-        patch.setattr(journal, "_SENT", "UPDATE no_such_table SET x = 1")
+        # (A note that says "sent" fails at run time; "requested" notes still commit.)
+        failing = journal._NOTES.replace("THEN NULL", "THEN json('not json')")
+        assert failing != journal._NOTES
+        patch.setattr(journal, "_NOTES", failing)
         with pytest.raises(sqlite3.OperationalError):
             await bot.deliver()
     assert row(tmp_path / DATABASE)[0] == "sending"
