@@ -277,27 +277,6 @@ async def _claim_due(
     return await ledger.claim(batch, picks, owner)
 
 
-async def send_all(
-    claims: list[Claim], send: Send, concurrency: int, journal: Journal
-) -> list[Outcome]:
-    """Every claim's outcome, in order, with at most ``concurrency`` sends at a time;
-    returns once ``journal`` has committed every delivery that went out.
-
-    A fixed pool of workers takes the claims in turn (rather than a task per claim
-    waiting on a semaphore): the same bound, a fraction of the bookkeeping per message.
-    """
-    outcomes: list[Outcome | None] = [None] * len(claims)
-    queue = iter(enumerate(claims))
-
-    async def worker() -> None:
-        for index, claim in queue:
-            outcomes[index] = await send_one(claim, send, journal)
-
-    await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(claims))))))
-    await journal.drain()
-    return [out for out in outcomes if out is not None]
-
-
 async def send_one(claim: Claim, send: Send, journal: Journal) -> Outcome:
     """Send and classify Telegram's answer; never raises for a Telegram error.
 

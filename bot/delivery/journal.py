@@ -10,11 +10,12 @@ are the requests really in flight, bounded by the send concurrency, and a crash 
 those and nothing that is known to be out.
 
 Commits are shared (group commit): whatever notes arrive while one commit runs go into
-the next, so 32 concurrent sends cost one or two small transactions, not 64. Notes of
+the next, one UPDATE statement for all of them (SQLite makes a lone statement its own
+transaction), so 32 concurrent sends cost one or two small commits, not 64. Notes of
 answers are not waited for, but commits keep their order, so a sender's next "requested"
 commits together with (or after) its last "out".
 
-Who calls what: ``Journal`` belongs to one daily run (or one ``send_all``); ``delivering`` hands the rate
+Who calls what: ``Journal`` belongs to one daily run; ``delivering`` hands the rate
 limiter (``bot/telegram/marking.py``) the delivery the current task is sending, which it
 marks around each request. Durable means committed: SQLite's WAL survives a killed
 process; with ``synchronous = NORMAL`` a power cut may undo the last commits.

@@ -35,6 +35,7 @@ class Calendar:
         self._times: dict[str, time] = {}
         self._todays: dict[str, date] = {}
         self._slots: dict[tuple[date, str, str], datetime] = {}
+        self._dues: dict[tuple[str, str, date | None, int], Slot | None] = {}
 
     def today(self, zone: str) -> date:
         today = self._todays.get(zone)
@@ -62,6 +63,13 @@ class Calendar:
         delivery: the schedule just moves on to the next one. ValueError or LookupError
         for a time or zone that cannot be read.
         """
+        key = (zone, at, due_date, days)
+        if key in self._dues:  # chats of one batch mostly share all four
+            return self._dues[key]
+        slot = self._dues[key] = self._due(zone, at, due_date, days)
+        return slot
+
+    def _due(self, zone: str, at: str, due_date: date | None, days: int) -> Slot | None:
         today = self.today(zone)
         day = due_date or today
         if day < today and self.slot(day, at, zone) < self.now - MIDNIGHT_GRACE:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import aiosqlite
 
@@ -58,23 +59,24 @@ class DailyEntry:
         return [self.takeaway_id, *self.more_ids]
 
 
-def _chat(row: aiosqlite.Row | tuple[object, ...]) -> Chat:
-    (chat_id, kind, title, subscribed, blocked, at, zone, next_due, due_date, *rest) = tuple(row)
-    days, per_delivery, deliveries, *rnd = rest
+def _chat(row: Sequence[Any]) -> Chat:
+    # Positional and without a generator: the daily run decodes a row per due chat.
+    (chat_id, kind, title, subscribed, blocked, at, zone, next_due, due_date, *rest) = row
+    days, per_delivery, deliveries, number, key, lo, hi, position = rest
     return Chat(
-        chat_id=int(chat_id),
-        kind=str(kind),
-        title=None if title is None else str(title),
-        subscribed=bool(subscribed),
-        blocked=bool(blocked),
-        delivery_time=str(at),
-        timezone=str(zone),
-        next_due=None if next_due is None else from_unix(int(next_due)),
-        due_date=None if due_date is None else date.fromisoformat(str(due_date)),
-        round=RoundState(*(int(v) for v in rnd)),
-        days=int(days),
-        per_delivery=int(per_delivery),
-        deliveries=int(deliveries),
+        int(chat_id),
+        str(kind),
+        None if title is None else str(title),
+        bool(subscribed),
+        bool(blocked),
+        str(at),
+        str(zone),
+        None if next_due is None else from_unix(int(next_due)),
+        None if due_date is None else date.fromisoformat(str(due_date)),
+        RoundState(int(number), int(key), int(lo), int(hi), int(position)),
+        int(days),
+        int(per_delivery),
+        int(deliveries),
     )
 
 
@@ -211,8 +213,7 @@ async def due_chats(db: aiosqlite.Connection, now: datetime, limit: int) -> list
         " WHERE subscribed = 1 AND next_due IS NOT NULL AND next_due <= ?"
         " ORDER BY next_due LIMIT ?"
     )
-    async with db.execute(sql, (to_unix(now), limit)) as cursor:
-        rows = await cursor.fetchall()
+    rows = await db.execute_fetchall(sql, (to_unix(now), limit))  # one round trip, not 3
     return [_chat(row) for row in rows]
 
 

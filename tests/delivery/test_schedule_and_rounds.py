@@ -51,6 +51,21 @@ def test_permute_is_a_bijection(size: int, key: int) -> None:
     assert sorted(values) == list(range(size))
 
 
+def test_permute_order_never_changes() -> None:
+    """Chats are part-way through rounds stored as (key, position): a faster ``permute``
+    must give exactly the order it always gave, or they would see repeats."""
+    pinned = [
+        (0, 10, 1, 2),
+        (7, 10, 12345, 7),
+        (99999, 100000, 2**62 + 17, 69156),
+        (123456, 1000000, 987654321, 372992),
+        (5, 3000, 0, 1675),
+        (2999, 3000, 2**63 - 1, 1222),
+        (4, 5, 42, 4),
+    ]
+    assert [permute(i, size, key) for i, size, key, _ in pinned] == [v for *_, v in pinned]
+
+
 def test_round_state_walks_every_id_once_and_extends() -> None:
     rng = random.Random(1)
     state = RoundState().next_round(10, rng)
