@@ -20,6 +20,7 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import aiosqlite
 
@@ -214,7 +215,10 @@ async def due_batch(db: aiosqlite.Connection, now: datetime, limit: int) -> Batc
     """
     batch = Batch(db)
     calendar = Calendar(now)
-    for chat in await due_chats(db, now, limit):
+    # Ledger rows come with the due chats for their ``due_date``; a slot on another
+    # day (a missed day, a first delivery) is looked up afterwards, all in one query.
+    known: dict[tuple[int, str], tuple[Any, ...] | None] = {}
+    for chat, row in await due_chats(db, now, limit):
         try:
             slot = calendar.due(chat.timezone, chat.delivery_time, chat.due_date, chat.days)
             if slot is None:
@@ -222,6 +226,8 @@ async def due_batch(db: aiosqlite.Connection, now: datetime, limit: int) -> Batc
                 batch.skipped += 1
             else:
                 batch.due.append(Due(chat, slot))
+                if slot.day == chat.due_date:
+                    known[(chat.chat_id, slot.day.isoformat())] = row
         except (ValueError, LookupError) as error:  # bad zone or time in the row
             batch.put_off.append((chat.chat_id, str(error)))
             await move_due(db, chat.chat_id, now + timedelta(days=1), None)
@@ -229,11 +235,15 @@ async def due_batch(db: aiosqlite.Connection, now: datetime, limit: int) -> Batc
     if not batch.due:
         return batch
     pairs = batch._pairs = [(d.chat.chat_id, d.slot.day.isoformat()) for d in batch.due]
+    rows: list[Any] = [(*pair, *row) for pair, row in known.items() if row is not None]
+    unknown = [pair for pair in pairs if pair not in known]
+    if unknown:
+        rows.extend(await db.execute_fetchall(_GET_DAILY, (json.dumps(unknown),)))
     entries = batch._entries = {
         (int(row[0]), str(row[1])): _Entry(
             [int(row[2]), *parse_more_ids(row[5])], str(row[3]), int(row[4]), int(row[6])
         )
-        for row in await db.execute_fetchall(_GET_DAILY, (json.dumps(pairs),))
+        for row in rows
     }
     for d, pair in zip(batch.due, pairs, strict=True):
         entry = entries.get(pair)

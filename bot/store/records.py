@@ -85,7 +85,7 @@ def stored_from_row(row: Sequence[Any]) -> StoredTakeaway:
         takeaway=Takeaway(
             text=row[2],
             note=row[3],
-            tags=tuple(json.loads(row[4])) if row[4] else (),
+            tags=tuple(json.loads(row[4])) if row[4] and row[4] != "[]" else (),
             url=row[5],
             location=row[6],
             highlighted_at=row[7],
