@@ -152,6 +152,8 @@ async def kill_and_restart(
             assert await first.kill() == -9
         standin.latency = 0.05  # the catch-up need not be slow
         rows = _sending_rows(database)
+        with sqlite3.connect(database, timeout=10) as db:
+            claimed_at_kill = int(db.execute("SELECT count(*) FROM daily").fetchone()[0])
         delivered_at_kill = len({m.chat_id for m in standin.sent if m.chat_id in wanted})
         assert integrity(database) == "ok"
 
@@ -178,6 +180,7 @@ async def kill_and_restart(
     resent = re.findall(r"resent_after_crash=(\d+)", second.log())
     figures = {
         "subscribers": len(chats),
+        "claimed_before_kill": claimed_at_kill,
         "delivered_before_kill": at_kill.delivered,
         "claimed_never_requested_at_kill": at_kill.claimed_never_requested,
         "requested_no_answer_at_kill": at_kill.requested_no_answer,
@@ -209,7 +212,11 @@ def sent_to(standin: BotAPIStandin) -> int:
 
 
 async def test_a_kill_inside_a_claim_loses_nobody(tmp_path: Path) -> None:
-    """The claim transaction never commits: those chats are simply still due."""
+    """The claim transaction never commits: those chats are simply still due.
+
+    The run claims while it sends, so the kill inside the third claim finds the first
+    two claimed (in the ledger, some of them out) and the third's chats not at all;
+    the hung claim holds the write lock, so nothing more is requested meanwhile."""
     chats = await seed_due(tmp_path, 160)
     figures = await kill_and_restart(
         tmp_path,
@@ -218,10 +225,9 @@ async def test_a_kill_inside_a_claim_loses_nobody(tmp_path: Path) -> None:
         latency=0.05,
         first_code=_bot_code(pause_in_claim=3),
     )
-    assert figures["delivered_before_kill"] == 2 * CONCURRENCY  # two whole batches
-    assert figures["claimed_never_requested_at_kill"] == 0  # the third never committed
+    assert figures["claimed_before_kill"] == 2 * CONCURRENCY  # the third never committed
+    assert figures["delivered_before_kill"] <= 2 * CONCURRENCY
     assert_promise(figures)
-    assert figures["duplicate_messages"] == 0
 
 
 async def test_a_kill_while_sends_wait_for_the_limiter_sends_them_on_restart(
