@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.store import Store
+from bot.store.db import while_locked
 
 # One statement for all pending notes (a JSON list of [chat_id, local_date, requested,
 # parts_sent, sent]): one round trip to SQLite, and SQLite makes it its own transaction.
@@ -119,7 +120,7 @@ class Journal:
                 for (chat_id, day), row in rows.items()
             ]
             try:
-                await self._store.write(_NOTES, (json.dumps(notes),))
+                await self._commit(json.dumps(notes))
             except BaseException as error:
                 if self._error is None:
                     self._error = error
@@ -130,6 +131,10 @@ class Journal:
             else:
                 self.commits += 1
                 committed.set_result(None)
+
+    async def _commit(self, notes: str) -> None:
+        async with self._store.alone() as db:
+            await while_locked(lambda: db.execute(_NOTES, (notes,)))
 
 
 @dataclass(slots=True)

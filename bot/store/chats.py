@@ -208,7 +208,9 @@ async def migrate_chat(db: aiosqlite.Connection, old_id: int, new_id: int) -> No
 
 
 _DUE = (
-    "SELECT " + ", ".join(f"c.{column}" for column in CHAT_COLUMNS.split(", ")) + ","  # noqa: S608
+    "SELECT c.chat_id, c.kind, c.title, c.subscribed, c.blocked, c.delivery_time, c.timezone,"
+    " c.next_due, c.due_date, c.days, c.per_delivery, c.deliveries, c.round_number,"
+    " c.round_key, c.round_lo, c.round_hi, c.round_pos,"  # CHAT_COLUMNS, of ``c``
     " d.takeaway_id, d.status, d.attempts, d.more_ids, d.parts_sent"
     " FROM chats AS c LEFT JOIN daily AS d"
     " ON d.chat_id = c.chat_id AND d.local_date = c.due_date"

@@ -19,7 +19,7 @@ import logging
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -138,21 +138,20 @@ LOCK_WAIT = 30.0
 async def begin_immediate(db: aiosqlite.Connection, wait: float | None = None) -> None:
     """Take the write lock, retrying with asyncio sleeps while another process holds it
     (up to ``wait`` seconds, default ``LOCK_WAIT``), so the bot keeps answering reads."""
-    await execute_waiting(db, "BEGIN IMMEDIATE", (), wait)
+    await while_locked(lambda: db.execute("BEGIN IMMEDIATE"), wait)
 
 
-async def execute_waiting(
-    db: aiosqlite.Connection, sql: str, parameters: Sequence[object], wait: float | None = None
-) -> None:
-    """Run one statement, retrying as ``begin_immediate`` does while another process
-    holds the write lock. Outside a transaction one statement is its own: all or nothing,
-    in one round trip to SQLite's thread instead of three (BEGIN, it, COMMIT)."""
+async def while_locked(attempt: Callable[[], Awaitable[object]], wait: float | None = None) -> None:
+    """Await ``attempt()`` until SQLite stops saying another process holds the write
+    lock, with asyncio sleeps between tries, for up to ``wait`` (default ``LOCK_WAIT``)
+    seconds. For ``BEGIN IMMEDIATE``, or a single write statement run outside a
+    transaction (SQLite makes it its own: one round trip instead of three)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (LOCK_WAIT if wait is None else wait)
     pause = 0.01
     while True:
         try:
-            await db.execute(sql, parameters)
+            await attempt()
             return
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or loop.time() >= deadline:

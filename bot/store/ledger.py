@@ -16,6 +16,7 @@ When a chat is due and where its schedule moves are the rules' (``bot.rules.cale
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -310,20 +311,25 @@ async def claim(
         # else: nothing to send (not a delivery day, or nothing eligible), or the day
         # was sent, failed, or in flight when we last stopped
         moves.append((*schedule, chat.chat_id))
+    # Queued together, awaited together: the statements run in order in SQLite's
+    # thread without a round trip back here between them. One failing raises here and
+    # the caller's transaction rolls all of them back.
+    writes = []
     if moves:
-        await db.executemany(_MOVE_DUE, moves)
+        writes.append(db.executemany(_MOVE_DUE, moves))
     if moves_with_round:
-        await db.executemany(_MOVE_DUE_AND_ROUND, moves_with_round)
+        writes.append(db.executemany(_MOVE_DUE_AND_ROUND, moves_with_round))
     if closed:
-        await db.executemany(_NOT_ELIGIBLE, closed)
+        writes.append(db.executemany(_NOT_ELIGIBLE, closed))
     if claimed:
-        await db.executemany(
-            _PUT_SENDING,
-            [
-                (chat.chat_id, day.isoformat(), ids[0], dump_more_ids(ids[1:]), owner)
-                for chat, day, ids, _, _ in claimed
-            ],
-        )
+        rows = [
+            (chat.chat_id, day.isoformat(), ids[0], dump_more_ids(ids[1:]), owner)
+            for chat, day, ids, _, _ in claimed
+        ]
+        writes.append(db.executemany(_PUT_SENDING, rows))
+    for result in await asyncio.gather(*writes, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
     items = batch.items
     missing = [tid for _, _, ids, _, _ in claimed for tid in ids if tid not in items]
     if missing:  # retries of an earlier pick

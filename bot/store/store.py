@@ -14,7 +14,7 @@ import aiosqlite
 from bot.sources.model import Takeaway
 from bot.store import search as _search
 from bot.store import takeaways as _takeaways
-from bot.store.db import connect, execute_waiting, transaction
+from bot.store.db import connect, transaction
 from bot.store.migrations import migrate
 from bot.store.records import ImportResult, SearchHit, Stats, StoredTakeaway
 
@@ -69,11 +69,12 @@ class Store:
         async with self._exclusive(), transaction(self.db) as db:
             yield db
 
-    async def write(self, sql: str, parameters: Sequence[object] = ()) -> None:
-        """Run one write statement as its own transaction (SQLite makes a lone statement
-        one): all or nothing like ``transaction()``, in one round trip instead of three."""
+    @asynccontextmanager
+    async def alone(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The write lock without a transaction: for one write statement, which SQLite
+        makes its own transaction (run it with ``db.while_locked``)."""
         async with self._exclusive():
-            await execute_waiting(self.db, sql, parameters)
+            yield self.db
 
     @asynccontextmanager
     async def _exclusive(self) -> AsyncIterator[None]:

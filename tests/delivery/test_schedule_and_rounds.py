@@ -82,3 +82,13 @@ def test_round_state_walks_every_id_once_and_extends() -> None:
     assert sorted(more) == [11, 12, 13]
     assert state.number == 1
     assert state.next_round(13, rng).number == 2
+
+
+def test_the_due_query_reads_the_chat_columns_in_their_order() -> None:
+    """``due_chats`` spells ``CHAT_COLUMNS`` out with the join's alias; decoding a row
+    relies on the two lists being the same."""
+    from bot.store import chats
+
+    listed = chats._DUE.split("SELECT ", 1)[1].split(" d.takeaway_id", 1)[0]
+    columns = [c.strip().removeprefix("c.") for c in listed.split(",") if c.strip()]
+    assert columns == chats.CHAT_COLUMNS.split(", ")
