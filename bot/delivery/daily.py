@@ -4,13 +4,14 @@ Order of events for one chat, and why:
 1. *Claim* (one transaction per batch): the chat's ``daily`` row for its due local date
    becomes ``sending`` and its schedule moves to the next day. After this commit nothing
    can send that date again: a second tick, an overlapping run or a restart sees the row.
-2. *Send*, outside any transaction, with bounded concurrency.
-   Right before each message's request leaves (the rate limiter admitted it), the row's
-   ``requested`` count is committed, and after each answer ``parts_sent`` and then
-   ``sent`` are (``journal.py``, shared commits).
-3. *Record* (one transaction per batch) what did not go out: ``retry`` with the schedule
-   pulled back to a back-off instant the same local day; or ``failed``; or the
-   subscription ended on 403.
+2. *Send*, outside any transaction, by a fixed number of workers, while the next batch
+   is claimed (a pipeline: the claim's queries overlap the sends). Right before each
+   message's request leaves (the rate limiter admitted it), the row's ``requested``
+   count is committed, and after each answer ``parts_sent`` and then ``sent`` are
+   (``journal.py``, shared commits).
+3. *Record* (one transaction, before each next claim) what did not go out: ``retry``
+   with the schedule pulled back to a back-off instant the same local day; or
+   ``failed``; or the subscription ended on 403.
 A crash between 1 and 3 leaves ``sending`` rows claimed by a process that is gone; the
 next run takes them up again the same local day (``resume_after_crash``): one never
 requested is simply sent; one requested with no answer recorded is sent again (at least
