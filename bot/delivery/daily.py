@@ -174,7 +174,7 @@ async def deliver_due(
             outcomes, unsent[:] = list(unsent), []
             report.add(await record_outcomes(store, outcomes, clock()))
 
-    workers = [asyncio.ensure_future(worker()) for _ in range(max(1, concurrency))]
+    workers: list[asyncio.Future[None]] = []  # started as claims come: none for a quiet tick
     try:
         while True:
             journal.check()  # a ledger that cannot be written stops the run
@@ -187,6 +187,8 @@ async def deliver_due(
                     break
                 continue  # recorded next; one may be due again now (a migrated group)
             for claim in claims:
+                if len(workers) < max(1, concurrency):
+                    workers.append(asyncio.ensure_future(worker()))
                 await queue.put(claim)
         for _ in workers:
             await queue.put(None)
@@ -336,7 +338,7 @@ def retry_seconds(error: RetryAfter) -> float:
 async def record_outcomes(store: Store, outcomes: list[Outcome], now: datetime) -> RunReport:
     """Count the outcomes and record the ones that did not go out ("sent" is written by
     the journal as each delivery goes out); no transaction when all went out."""
-    report = RunReport(sent=sum(1 for out in outcomes if out.status == "sent"))  # usually 0
+    report = RunReport(sent=sum(1 for out in outcomes if out.status == "sent"))
     notes: list[Note] = []
     for out in outcomes:
         if out.status == "sent":
