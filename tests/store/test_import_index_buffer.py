@@ -17,11 +17,33 @@ from bot.store.db import connect, transaction
 from bot.store.migrations import migrate
 
 HASHSIZE = 16 * 1024 * 1024
-WORDS = (
-    "habit attention compound interest garden river memory ocean patience lantern "
-    "stone quiet signal harvest ledger orbit willow ember canyon thread mirror "
-    "Überlegung naïve café zoë"
-).split()
+WORDS = [
+    "habit",
+    "attention",
+    "compound",
+    "interest",
+    "garden",
+    "river",
+    "memory",
+    "ocean",
+    "patience",
+    "lantern",
+    "stone",
+    "quiet",
+    "signal",
+    "harvest",
+    "ledger",
+    "orbit",
+    "willow",
+    "ember",
+    "canyon",
+    "thread",
+    "mirror",
+    "Überlegung",
+    "naïve",
+    "café",
+    "zoë",
+]
 QUERIES = ["habit", "compound interest", "cafe", "riv", "memory ocean", "Ember", "zoe", "xyz"]
 
 
