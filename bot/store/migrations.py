@@ -190,7 +190,20 @@ ALTER TABLE daily ADD COLUMN claimed_by INTEGER;
 UPDATE daily SET requested = parts_sent + 1 WHERE status = 'sending';
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4]
+# 5: a larger buffer for the full-text index's pending terms (FTS5's ``hashsize``, kept
+# in ``takeaways_fts_config``; the default is 1 MB). FTS5 keeps what a transaction
+# indexes in memory and writes it out as a new index segment each time the buffer
+# passes that size, and segments are merged as they pile up: an import batch of 20,000
+# takeaways passed 1 MB many times over, and writing and merging those segments cost
+# about a quarter of its indexing time. 16 MB holds a whole batch, so a batch writes
+# one segment, at its commit. Only the index's layout changes, never what it holds:
+# every search finds and ranks what it did. The memory is taken only while one
+# transaction indexes that much, and freed at its commit.
+_V5 = """
+INSERT INTO takeaways_fts (takeaways_fts, rank) VALUES ('hashsize', 16777216);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
 
 
 class SchemaTooNewError(RuntimeError):

@@ -394,9 +394,13 @@ class _Replay:
     ) -> None:
         self.held: dict[str, _Held] = {}
         self.places: dict[str, list[str]] = {}
+        # Whether a place holds a row of the old ident format: without one, the second
+        # (legacy) matching pass can match nothing and is skipped.
+        self.legacy = False
         for place, ident, row_id, content_hash, text in at_places:
             self.held[ident] = _Held(row_id, ident, content_hash, content_hash, text)
             self.places.setdefault(place, []).append(ident)
+            self.legacy = self.legacy or len(ident) == _PLACE_CHARS
         for ident, (row_id, content_hash) in existing.items():
             if ident not in self.held:
                 self.held[ident] = _Held(row_id, ident, content_hash, content_hash, None)
@@ -404,8 +408,10 @@ class _Replay:
     def apply(self, prepared: Prepared) -> ImportResult:
         new = updated = 0
         unmatched: list[tuple[str, _Row]] = []
+        held_by = self.held
+        places = self.places
         for ident, row in prepared.rows.items():
-            held = self.held.get(ident)
+            held = held_by.get(ident)
             if held is None:
                 unmatched.append((ident, row))
                 continue
@@ -413,8 +419,14 @@ class _Replay:
                 updated += 1
             held.hash, held.text, held.row = row[7], row[1], row
         left: list[tuple[str, _Row]] = []
-        for legacy in (False, True):
+        for legacy in (False, True) if self.legacy else (False,):
             for ident, row in unmatched:
+                # Only a located row whose place holds takeaways can be an edit: most of
+                # a first import's rows are new without a call. (Matching only renames
+                # a place's members, so a place without any stays so.)
+                if len(ident) != _LOCATED_CHARS or ident[:_PLACE_CHARS] not in places:
+                    left.append((ident, row))
+                    continue
                 old = self._earlier(ident, row[1], prepared, legacy)
                 if old is None:
                     left.append((ident, row))
