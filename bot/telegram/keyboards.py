@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.rules.schedule import EVERY_DAY, WEEKDAYS, delivers_on_bit
 from bot.store import StoredTakeaway
-from bot.store.personal import Marks, SourceChoice
+from bot.store.personal import NO_MARKS, Marks, SourceChoice
 from bot.telegram.format import source_link, truncate
 
 ANOTHER = "another"
@@ -262,9 +262,6 @@ def count_keyboard(count: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[button(f"{'✅ ' if n == count else ''}{n}", COUNT, n) for n in (1, 2, 3)]]
     )
-
-
-NO_MARKS = Marks(frozenset(), frozenset(), frozenset())
 
 
 def takeaway_keyboard(item: StoredTakeaway) -> InlineKeyboardMarkup:
