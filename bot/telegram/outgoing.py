@@ -25,6 +25,7 @@ is silenced (here, and in the tests' warning filters).
 
 from __future__ import annotations
 
+import json
 import warnings
 from typing import Any
 
@@ -60,11 +61,20 @@ async def send_html(
     bot: Bot,
     chat_id: int | str,
     text: str,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | str | None = None,
 ) -> None:
-    """``bot.send_message(chat_id, text, parse_mode=HTML, reply_markup=...)``, answer unread."""
+    """``bot.send_message(chat_id, text, parse_mode=HTML, reply_markup=...)``, answer unread.
+
+    ``reply_markup`` may also be the keyboard's JSON, as PTB would write it
+    (``keyboards.review_keyboard_json``): PTB passes a string on as it is.
+    """
     if isinstance(bot, ExtBot) and bot.callback_data_cache is not None:
-        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=reply_markup)
+        markup = (
+            InlineKeyboardMarkup.de_json(json.loads(reply_markup), bot)
+            if isinstance(reply_markup, str)
+            else reply_markup
+        )
+        await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
         return
     fields: dict[str, Any] = {"chat_id": chat_id, "text": text, "parse_mode": ParseMode.HTML}
     if reply_markup is not None:

@@ -44,6 +44,7 @@ from bot.telegram.keyboards import (
     other_rows,
     review_ids,
     review_keyboard,
+    review_keyboard_json,
 )
 from bot.telegram.outgoing import send_html
 
@@ -84,14 +85,16 @@ async def send_takeaways(
         marks = NO_MARKS
         if store is not None:
             marks = await personal.marks(store.db, chat_id, [item.id for item in items])
-    markup: InlineKeyboardMarkup | None = None
+    markup: InlineKeyboardMarkup | str | None = None
     if marks.channel:
         # A channel's readers share its stream: nobody there may change it for all.
         link = source_link(items[0]) if len(items) == 1 else None
         if link:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton("🔗 Source", url=link)]])
-    else:
+    elif extra_rows:
         markup = review_keyboard(items, marks, admin=admin, extra_rows=extra_rows)
+    else:
+        markup = review_keyboard_json(items, marks, admin=admin)
     messages = delivery_messages(list(items), header=header)
     for index, text in enumerate(messages):
         if index < skip_parts:
