@@ -25,6 +25,7 @@ is silenced (here, and in the tests' warning filters).
 
 from __future__ import annotations
 
+import functools
 import json
 import warnings
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import EndPointNotFound, InvalidToken
-from telegram.ext import ExtBot
+from telegram.ext import Defaults, ExtBot
 from telegram.warnings import PTBUserWarning
 
 SEND_MESSAGE = "sendMessage"
@@ -47,14 +48,20 @@ warnings.filterwarnings(
 def _defaults(bot: Bot) -> dict[str, Any]:
     """The fields ``send_message`` would fill in from the bot's ``Defaults``."""
     defaults = bot.defaults if isinstance(bot, ExtBot) else None
-    if defaults is None:
-        return {}
+    return {} if defaults is None else dict(_fields_of(defaults))
+
+
+@functools.lru_cache(maxsize=8)
+def _fields_of(defaults: Defaults) -> tuple[tuple[str, Any], ...]:
+    """``defaults`` as request fields, the link preview setting already in JSON (as PTB
+    would write it for every message otherwise)."""
+    preview = defaults.link_preview_options
     fields = {
-        "link_preview_options": defaults.link_preview_options,
+        "link_preview_options": None if preview is None else preview.to_json(),
         "disable_notification": defaults.disable_notification,
         "protect_content": defaults.protect_content,
     }
-    return {name: value for name, value in fields.items() if value is not None}
+    return tuple((name, value) for name, value in fields.items() if value is not None)
 
 
 async def send_html(
