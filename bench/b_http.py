@@ -40,7 +40,13 @@ from bot.clock import ManualClock
 from bot.delivery.daily import RunReport, deliver_due
 from bot.settings import Settings
 from bot.store import Store
-from bot.telegram.app import build_application, daily_sender, start_bot, stop_bot
+from bot.telegram.app import (
+    build_application,
+    daily_sender,
+    settle_memory,
+    start_bot,
+    stop_bot,
+)
 from bot.telegram.format import takeaway_messages
 from bot.telegram.keyboards import takeaway_keyboard
 from bot.telegram.transport import Transport, build_request
@@ -68,6 +74,7 @@ async def running_bot(
         clock = ManualClock(gen.BENCH_NOW)
         app = build_application(settings, store, clock=clock, rate_limit=rate_limit, jobs=False)
         await start_bot(app)
+        settle_memory()  # as ``takeaways-bot run`` does once started
         try:
             yield app, store, clock
         finally:
@@ -408,6 +415,9 @@ async def run_delivery_limited(ws: Workspace) -> list[Figure]:
 async def _commands(
     ws: Workspace, users: int, *, rate_limit: bool, transport: Transport = DEFAULT_TRANSPORT
 ) -> dict[str, Any]:
+    """The stand-in's stats, plus ``cpu`` and ``standin_cpu``: the CPU seconds this
+    process (the bot, and the benchmark polling the stand-in) and the stand-in spent
+    from the push to the last answer."""
     path = await ws.collection(ws.sizes.collection)
     async with RemoteStandin() as tg:
         await tg.call("add_chats", first=COMMAND_USERS_FROM, count=users)
@@ -415,9 +425,12 @@ async def _commands(
             await tg.call("configure", max_sends_per_second=TELEGRAM_RATE)
         async with running_bot(tg, path, rate_limit=rate_limit, transport=transport):
             await tg.call("reset")
+            cpu, standin_cpu = time.process_time(), _cpu_seconds(tg.pid)
             await tg.call("push", first=COMMAND_USERS_FROM, count=users, text="/random")
             timeout = 30 + (users / TELEGRAM_RATE) * 2 if rate_limit else 120
             stats = await tg.wait_answered(users, timeout)
+            stats["cpu"] = time.process_time() - cpu
+            stats["standin_cpu"] = _cpu_seconds(tg.pid) - standin_cpu
     if stats["internal_errors"] or stats["other_failures"]:
         raise AssertionError(f"the stand-in refused requests: {stats}")
     return stats
@@ -440,6 +453,18 @@ async def run_commands(ws: Workspace) -> list[Figure]:
             f"({DEFAULT_TRANSPORT})",
         ),
         info("commands.all_answered_in", stats["span"], "s", "limiter off"),
+        info(
+            "commands.cpu_per_command",
+            stats["cpu"] / users * 1000,
+            "ms",
+            "the bot process's CPU time per /random, push to last answer",
+        ),
+        info(
+            "commands.standin_cpu_per_command",
+            stats["standin_cpu"] / users * 1000,
+            "ms",
+            "the stand-in's (getUpdates and sendMessage)" if stats["standin_cpu"] else "no /proc",
+        ),
         info(
             "commands.p99_httpx",
             percentile(before_latencies, 0.99),

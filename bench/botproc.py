@@ -21,7 +21,13 @@ from bot.clock import ManualClock
 from bot.logs import configure_logging
 from bot.settings import Settings
 from bot.store import Store
-from bot.telegram.app import build_application, load_collection, start_bot, stop_bot
+from bot.telegram.app import (
+    build_application,
+    load_collection,
+    settle_memory,
+    start_bot,
+    stop_bot,
+)
 
 
 async def main(database: Path, api_url: str, token: str) -> int:
@@ -40,6 +46,7 @@ async def main(database: Path, api_url: str, token: str) -> int:
         await load_collection(settings, store)
         app = build_application(settings, store, clock=ManualClock(BENCH_NOW), rate_limit=False)
         await start_bot(app)
+        settle_memory()
         print("running", flush=True)
         await stop.wait()
         await stop_bot(app)

@@ -16,14 +16,18 @@ import aiosqlite
 
 from bot.rules.rounds import RoundState
 from bot.store.personal import (
+    NO_MARKS,
+    Pick,
+    draw_eligible,
     eligible,
     eligible_ids,
     favorite_due,
     favorite_shown,
     random_eligible,
 )
+from bot.store.personal import marks as personal_marks
+from bot.store.takeaways import get_many, pick_random
 from bot.store.takeaways import max_id as highest_id
-from bot.store.takeaways import pick_random
 
 # Every FAVORITE_EVERY-th delivery of a chat with favorites starts with the favorite it
 # has not seen for longest: kept takeaways come back more often than the rest.
@@ -233,12 +237,32 @@ RANDOM_TRIES = 8
 
 async def pick_random_for(
     db: aiosqlite.Connection, chat_id: int | None, rng: random.Random
-) -> int | None:
-    """A random takeaway the chat may get (``None``: anyone), or None if there is none.
+) -> Pick | None:
+    """A random takeaway the chat may get (``None``: anyone), read whole with the chat's
+    marks, or None if there is none.
 
-    Draws from the whole collection (O(log n) each) until one is eligible; a chat that
-    excludes nearly everything draws from the short list of what it may get.
+    Usually one statement: ``RANDOM_TRIES`` uniform draws between the lowest and highest
+    id, the first one that exists and is eligible wins. Only if all miss (ids with
+    large gaps, or a chat that excludes much of the collection) does it go on as
+    before: draws from the whole collection (O(log n) each) until one is eligible, and
+    a chat that excludes nearly everything draws from the short list of what it may get.
     """
+    picked = await draw_eligible(db, chat_id, [rng.getrandbits(62) for _ in range(RANDOM_TRIES)])
+    if picked is not None:
+        return picked
+    takeaway_id = await _random_id_for(db, chat_id, rng)
+    if takeaway_id is None:
+        return None
+    found = await get_many(db, [takeaway_id])
+    if takeaway_id not in found:
+        return None  # deleted meanwhile
+    marks = NO_MARKS if chat_id is None else await personal_marks(db, chat_id, [takeaway_id])
+    return Pick(found[takeaway_id], marks)
+
+
+async def _random_id_for(
+    db: aiosqlite.Connection, chat_id: int | None, rng: random.Random
+) -> int | None:
     for _ in range(RANDOM_TRIES):
         item = await pick_random(db, rng)
         if item is None:

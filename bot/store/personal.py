@@ -193,6 +193,54 @@ async def marks(db: aiosqlite.Connection, chat_id: int, ids: Sequence[int]) -> M
     )
 
 
+NO_MARKS = Marks(frozenset(), frozenset(), frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A takeaway picked for a chat, read whole, with the chat's marks on it (for its
+    buttons; none when picked for anyone)."""
+
+    item: StoredTakeaway
+    marks: Marks
+
+
+# ?1: the chat (NULL: anyone); ?2: random numbers (a JSON array), each turned into an id
+# between the lowest and the highest; the first that is a takeaway the chat may get wins.
+# Every join is a CROSS JOIN, which SQLite never reorders: the draws are tried in their
+# order (not, say, the lowest id among the hits), so the pick stays uniformly random.
+_DRAW = (
+    "WITH b(lo, hi) AS"  # noqa: S608 - constants
+    " (SELECT (SELECT min(id) FROM takeaways), (SELECT max(id) FROM takeaways))"
+    f" SELECT {_TAKEAWAY_COLUMNS},"
+    " EXISTS (SELECT 1 FROM favorites WHERE chat_id = ?1 AND takeaway_id = t.id),"
+    " EXISTS (SELECT 1 FROM chats WHERE chat_id = ?1 AND kind = 'channel')"
+    " FROM b CROSS JOIN json_each(?2) AS j CROSS JOIN takeaways AS t"
+    " CROSS JOIN sources AS s"
+    " WHERE t.id = b.lo + j.value % (b.hi - b.lo + 1) AND s.id = t.source_id"
+    f" AND {_MAY_GET} LIMIT 1"
+)
+
+
+async def draw_eligible(
+    db: aiosqlite.Connection, chat_id: int | None, draws: Sequence[int]
+) -> Pick | None:
+    """The first of ``draws`` (non-negative random numbers, each standing for a uniformly
+    random id from the lowest to the highest) that is a takeaway ``chat_id`` may get
+    (``None``: anyone), read whole with the chat's marks; None if no draw hits one.
+
+    One statement, so one trip to the database's thread: ``/random`` is this and a send.
+    """
+    rows = list(await db.execute_fetchall(_DRAW, (chat_id, json.dumps([int(d) for d in draws]))))
+    if not rows:
+        return None
+    row = rows[0]
+    item = stored_from_row(row)
+    # A takeaway the chat may get is neither hidden nor turned down by it.
+    favorites = frozenset((item.id,)) if row[12] else frozenset()
+    return Pick(item, Marks(favorites, frozenset(), frozenset(), channel=bool(row[13])))
+
+
 # ?1: the chat; ?2: an FTS5 match expression to search within them, or NULL for all.
 _VISIBLE_FAVORITES = (
     " FROM favorites AS f JOIN takeaways AS t ON t.id = f.takeaway_id"

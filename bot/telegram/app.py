@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -61,6 +62,10 @@ log = logging.getLogger(__name__)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 DELIVERY_INTERVAL = timedelta(seconds=20)
+# Python's cycle collector runs after every 700 new objects by default, and now and then
+# walks everything in memory. Each update and each send builds a few hundred PTB objects,
+# so a burst of commands ran it every few updates: 5-10 % of the bot's CPU time.
+GC_THRESHOLDS = (10_000, 20, 20)
 
 
 def build_application(
@@ -216,6 +221,16 @@ async def start_webhook(app: Application, settings: Settings) -> None:  # type: 
         allowed_updates=Update.ALL_TYPES,
         max_connections=TELEGRAM_CONNECTIONS,
     )
+
+
+def settle_memory() -> None:
+    """Once started: collect start-up's garbage, then exempt what is left (modules,
+    classes, the application: it lives as long as the process) from every later
+    collection, and collect less often. Cyclic garbage waits for at most 10,000 new
+    objects instead of 700; memory is otherwise unchanged."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 async def stop_bot(app: Application) -> None:  # type: ignore[type-arg]
@@ -385,6 +400,7 @@ async def serve(settings: Settings) -> int:
         # In a container nobody can press Ctrl+C: say it only at a terminal.
         hint = "; stop with Ctrl+C" if sys.stdin.isatty() else ""
         log.info("@%s is running (%s)%s", app.bot.username, mode, hint)
+        settle_memory()
         await log_next_delivery(store, system_clock)
         await stop.wait()
         log.info("stopping")

@@ -6,7 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
 from bot.rules.schedule import local_date
@@ -14,6 +14,7 @@ from bot.store import chats as chat_db
 from bot.store.chats import Chat
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.format import escape
+from bot.telegram.outgoing import send_html
 
 
 def command_argument(update: Update) -> str:
@@ -29,9 +30,7 @@ async def reply(update: Update, html_text: str, markup: InlineKeyboardMarkup | N
     chat = update.effective_chat
     if chat is None:
         return
-    await update.get_bot().send_message(
-        chat.id, html_text, parse_mode=ParseMode.HTML, reply_markup=markup
-    )
+    await send_html(update.get_bot(), chat.id, html_text, markup)
 
 
 async def current_chat(update: Update, context: Context) -> Chat | None:

@@ -27,6 +27,7 @@ from bot.rules.schedule import local_date, parse_hhmm
 from bot.store import SearchHit, StoredTakeaway, personal
 from bot.store import chats as chat_db
 from bot.store.chats import Chat, to_unix
+from bot.store.personal import Pick
 from bot.telegram import choices
 from bot.telegram.common import (
     command_argument,
@@ -227,9 +228,9 @@ async def todays_takeaways(d: Deps, chat_id: int) -> list[StoredTakeaway]:
     return [found[i] for i in ids if i in found]
 
 
-async def random_for(d: Deps, chat_id: int | None) -> StoredTakeaway | None:
-    takeaway_id = await pick_random_for(d.store.db, chat_id, d.rng)
-    return None if takeaway_id is None else await d.store.get_takeaway(takeaway_id)
+async def random_for(d: Deps, chat_id: int | None) -> Pick | None:
+    """A random takeaway for the chat, with its marks: usually one trip to the database."""
+    return await pick_random_for(d.store.db, chat_id, d.rng)
 
 
 # --- commands --------------------------------------------------------------------------
@@ -278,11 +279,11 @@ async def random_command(update: Update, context: Context) -> None:
     if chat is None:
         return
     d = deps(context)
-    item = await random_for(d, chat.id)
-    if item is None:
+    picked = await random_for(d, chat.id)
+    if picked is None:
         await reply(update, await nothing_to_send(d, chat.id))
         return
-    await send_items(update, context, chat.id, [item])
+    await send_items(update, context, chat.id, [picked.item], marks=picked.marks)
 
 
 async def today_command(update: Update, context: Context) -> None:
@@ -495,11 +496,11 @@ async def _pressed(update: Update, context: Context, action: Callback, chat_id: 
         await current_chat(update, context)  # what a chat marks is stored with its row
     if action == ANOTHER:
         await query.answer()
-        item = await random_for(d, chat_id)
-        if item is None:
+        picked = await random_for(d, chat_id)
+        if picked is None:
             await reply(update, await nothing_to_send(d, chat_id))
             return
-        await send_items(update, context, chat_id, [item])
+        await send_items(update, context, chat_id, [picked.item], marks=picked.marks)
     elif isinstance(action, MoreResults):
         words = await stored_query(d, action.query_id, chat_id)
         if words is None:
@@ -524,7 +525,7 @@ async def inline_query(update: Update, context: Context) -> None:
         items = [hit.item for hit in await d.store.search(words, limit=10)]
     else:
         picked = [await random_for(d, None) for _ in range(5)]
-        unique = {item.id: item for item in picked if item is not None}
+        unique = {p.item.id: p.item for p in picked if p is not None}
         items = list(unique.values())
     results = [
         InlineQueryResultArticle(

@@ -22,6 +22,7 @@ from bot.delivery.daily import PartlySent
 from bot.store import StoredTakeaway, personal
 from bot.store import takeaways as takeaway_db
 from bot.store.chats import to_unix
+from bot.store.personal import NO_MARKS, Marks
 from bot.store.store import Store
 from bot.telegram.common import may_change_schedule
 from bot.telegram.deps import Context, Deps, deps
@@ -36,7 +37,6 @@ from bot.telegram.keyboards import (
     DISCARD,
     HIDE,
     KEEP,
-    NO_MARKS,
     UNDO,
     UNHIDE,
     UNKEEP,
@@ -44,7 +44,9 @@ from bot.telegram.keyboards import (
     other_rows,
     review_ids,
     review_keyboard,
+    review_keyboard_json,
 )
+from bot.telegram.outgoing import send_html
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ async def send_takeaways(
     header: str | None = None,
     extra_rows: Sequence[Sequence[InlineKeyboardButton]] = (),
     skip_parts: int = 0,
+    marks: Marks | None = None,
 ) -> None:
     """Send takeaways as one delivery (more messages only if long); buttons on the last.
 
@@ -75,28 +78,30 @@ async def send_takeaways(
     some went out, ``PartlySent`` says how many are out now.
 
     With ``store`` the buttons show the chat's marks (a favorite says "Kept"), and a
-    channel gets only the source link.
+    channel gets only the source link; ``marks`` are those marks when the caller read
+    them already (``/random`` reads them with its pick).
     """
-    marks = NO_MARKS
-    if store is not None:
-        marks = await personal.marks(store.db, chat_id, [item.id for item in items])
-    markup: InlineKeyboardMarkup | None = None
+    if marks is None:
+        marks = NO_MARKS
+        if store is not None:
+            marks = await personal.marks(store.db, chat_id, [item.id for item in items])
+    markup: InlineKeyboardMarkup | str | None = None
     if marks.channel:
         # A channel's readers share its stream: nobody there may change it for all.
         link = source_link(items[0]) if len(items) == 1 else None
         if link:
             markup = InlineKeyboardMarkup([[InlineKeyboardButton("🔗 Source", url=link)]])
-    else:
+    elif extra_rows:
         markup = review_keyboard(items, marks, admin=admin, extra_rows=extra_rows)
+    else:
+        markup = review_keyboard_json(items, marks, admin=admin)
     messages = delivery_messages(list(items), header=header)
     for index, text in enumerate(messages):
         if index < skip_parts:
             continue  # out already, on an earlier try
         last = index == len(messages) - 1
         try:
-            await bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
-            )
+            await send_html(bot, chat_id, text, markup if last else None)
         except Exception as error:
             if index > skip_parts:
                 raise PartlySent(index, error) from error

@@ -51,6 +51,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.telegram.formdata import urlencode as form_urlencoded
+
 Transport = Literal["aiohttp", "httpx"]
 TRANSPORTS: Final[tuple[Transport, ...]] = ("aiohttp", "httpx")
 
@@ -326,7 +328,8 @@ class AiohttpRequest(BaseRequest):
             body, content_type = multipart_body(request_data)
             data = _TimedBody(body, content_type, write)
         elif request_data is not None and request_data.parameters:
-            data, headers = request_data.url_encoded_parameters().encode(), _FORM
+            # urlencode(request_data.json_parameters), as url_encoded_parameters(), faster.
+            data, headers = form_urlencoded(request_data.json_parameters), _FORM
             if len(data) > _CHUNK:
                 data = _TimedBody(data, _FORM["Content-Type"], write)
         proxy, proxy_headers, forwarded = proxies.route(url)
