@@ -92,7 +92,6 @@ async def test_arbitrary_callback_data_goes_through_send_message(
 ) -> None:
     """do_api_request would skip the callback data cache; such a bot is sent the PTB way.
     (The cache needs PTB's optional ``callback-data`` extra, which the bot does not use.)"""
-    pytest.importorskip("cachetools")
     standin.add_chat(ADA)
     [markup, *_] = await keyboards(store)
     async with ExtBot(
