@@ -190,22 +190,47 @@ async def deliver_due(
                 if len(workers) < max(1, concurrency):
                     workers.append(asyncio.ensure_future(worker()))
                 await queue.put(claim)
-        for _ in workers:
-            await queue.put(None)
-        await asyncio.gather(*workers)
-        await journal.drain()
+        await _finish(queue, workers, journal)
         await record_unsent()
-    except BaseException:
+    except Exception:
+        if not journal.failed:
+            # A claim or a record failed (the database locked too long, say): what is
+            # already claimed and queued still goes out, rather than requests in flight
+            # being cut off (each of those would be sent again: a duplicate). (With the
+            # journal failing, nothing more can be marked, so nothing more would leave.)
+            with contextlib.suppress(Exception):
+                await _finish(queue, workers, journal)
+                await record_unsent()
         for task in workers:
             task.cancel()
         await asyncio.gather(*workers, return_exceptions=True)
-        # Not lost for the day: the next tick takes what is claimed up as a crash's.
-        with contextlib.suppress(aiosqlite.Error):
-            await ledger.release(store, owner)
+        await _release(store, owner)
+        raise
+    except BaseException:  # cancelled (the bot stops): stop sending now
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        await _release(store, owner)
         raise
     if report.due or report.skipped or report.resent:
         log.info(report.line(), extra={"event": "delivery_run", **report.fields()})
     return report
+
+
+async def _finish(
+    queue: asyncio.Queue[Claim | None], workers: list[asyncio.Future[None]], journal: Journal
+) -> None:
+    """Let the workers send what is queued, then stop them; wait for the journal."""
+    for _ in workers:
+        await queue.put(None)
+    await asyncio.gather(*workers)
+    await journal.drain()
+
+
+async def _release(store: Store, owner: int) -> None:
+    """Not lost for the day: the next tick takes up what is left claimed, as a crash's."""
+    with contextlib.suppress(aiosqlite.Error):
+        await ledger.release(store, owner)
 
 
 async def resume_after_crash(store: Store, now: datetime, owner: int) -> RunReport:

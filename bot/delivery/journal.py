@@ -99,6 +99,11 @@ class Journal:
         self._note(chat_id, day, requested, parts_sent).sent = True
         self._next_commit()
 
+    @property
+    def failed(self) -> bool:
+        """Whether a commit failed: nothing can be marked (so sent) any more."""
+        return self._error is not None
+
     def check(self) -> None:
         """Raise the first commit error, if any, without waiting."""
         if self._error is not None:

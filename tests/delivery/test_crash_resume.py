@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery import journal
+from bot.delivery import daily, journal
 from bot.delivery.daily import TOO_LATE, claim_batch
 from tests.conftest import BotHarness
 
@@ -152,3 +152,38 @@ async def test_a_batch_cut_short_in_this_process_is_taken_up_at_the_next_tick(
     bot.clock.advance(seconds=20)
     await bot.deliver()
     assert row(tmp_path / DATABASE)[0] == "sent"
+
+
+async def test_a_claim_that_fails_lets_the_sends_in_flight_finish(
+    bot: BotHarness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run claims while it sends: a claim that fails (the database locked too long,
+    say) must not cut off the requests already out, which would make each of them a
+    "requested, no answer" row sent again at the next tick (a duplicate)."""
+    chats = list(range(ADA, ADA + 10))
+    for chat in chats:
+        await bot.send(chat, "/start")
+    greeted = {chat: len(bot.received(chat)) for chat in chats}
+    bot.clock.set(NINE)
+    bot.standin.latency = 0.2  # the first batch's requests are out when the next claim runs
+    real, calls = daily._claim_due, []
+
+    async def second_claim_fails(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise sqlite3.OperationalError("database is locked")
+        return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(daily, "_claim_due", second_claim_fails)
+        with pytest.raises(sqlite3.OperationalError):
+            await bot.deliver(concurrency=4)
+    delivered = {chat: len(bot.received(chat)) - greeted[chat] for chat in chats}
+    first = [chat for chat in chats if delivered[chat]]
+    assert len(first) == 4  # the first claim's, all of them out and answered
+    assert all(row(tmp_path / DATABASE, chat)[0] == "sent" for chat in first)
+    bot.standin.latency = 0
+    bot.clock.advance(seconds=20)
+    report = await bot.deliver(concurrency=4)
+    assert (report.sent, report.resent) == (6, 0)
+    assert all(len(bot.received(chat)) - greeted[chat] == 1 for chat in chats)  # nobody twice
