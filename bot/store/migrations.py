@@ -203,7 +203,40 @@ _V5 = """
 INSERT INTO takeaways_fts (takeaways_fts, rank) VALUES ('hashsize', 16777216);
 """
 
-MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5]
+# 6: the ledger (``daily``) stored in the order its rows are written instead of by chat.
+# Keyed by (chat_id, local_date), a daily run's rows landed one per page, scattered by
+# chat id, and each was written three times (claimed, requested, sent), each time in a
+# different commit: three page writes to the WAL per subscriber, and as many again when
+# checkpointed. Kept in rowid (insertion) order, a batch's rows share a page or two at
+# the end of the table, and ``daily_by_date`` (whose entries end in the rowid) grows at
+# its end too. The once-a-day guarantee is the same UNIQUE (chat_id, local_date), now an
+# index beside the table; every statement reads and writes the same rows as before.
+_V6 = """
+CREATE TABLE daily_v6 (
+    chat_id     INTEGER NOT NULL REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+    local_date  TEXT    NOT NULL,
+    takeaway_id INTEGER NOT NULL,
+    status      TEXT    NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    error       TEXT,
+    sent_at     INTEGER,
+    updated_at  INTEGER NOT NULL DEFAULT (unixepoch()),
+    more_ids    TEXT,
+    parts_sent  INTEGER NOT NULL DEFAULT 0,
+    requested   INTEGER NOT NULL DEFAULT 0,
+    claimed_by  INTEGER,
+    UNIQUE (chat_id, local_date)
+);
+INSERT INTO daily_v6 (chat_id, local_date, takeaway_id, status, attempts, error, sent_at,
+    updated_at, more_ids, parts_sent, requested, claimed_by)
+SELECT chat_id, local_date, takeaway_id, status, attempts, error, sent_at, updated_at,
+    more_ids, parts_sent, requested, claimed_by FROM daily ORDER BY local_date, chat_id;
+DROP TABLE daily;
+ALTER TABLE daily_v6 RENAME TO daily;
+CREATE INDEX daily_by_date ON daily (local_date, status);
+"""
+
+MIGRATIONS: list[str] = [_V1, _V2, _V3, _V4, _V5, _V6]
 
 
 class SchemaTooNewError(RuntimeError):

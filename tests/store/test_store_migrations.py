@@ -113,3 +113,51 @@ def test_split_statements_respects_strings_comments_and_triggers() -> None:
     conn = sqlite3.connect(":memory:")
     for statement in statements:
         conn.execute(statement)
+
+
+async def test_the_ledger_moves_to_write_order_with_every_row_and_its_guarantee(
+    db_path: Path,
+) -> None:
+    """Version 6 rebuilds ``daily``: every row and column comes over, rows end up in the
+    order they are written, and a second row for a chat and date is still refused."""
+    db = await connect(db_path)
+    try:
+        assert await migrate(db, MIGRATIONS[:5]) == 5
+        await db.execute(
+            "INSERT INTO chats (chat_id, delivery_time, timezone, subscribed)"
+            " VALUES (7, '09:00', 'UTC', 1), (3, '08:00', 'Europe/Berlin', 1)"
+        )
+        await db.executemany(
+            "INSERT INTO daily (chat_id, local_date, takeaway_id, status, attempts, error,"
+            " sent_at, updated_at, more_ids, parts_sent, requested, claimed_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (7, "2026-03-02", 11, "sending", 1, None, None, 100, "[12, 13]", 1, 2, 99),
+                (3, "2026-03-01", 5, "sent", 1, None, 90, 90, None, 1, 1, None),
+                (7, "2026-03-01", 4, "failed", 2, "chat not found", None, 80, None, 0, 1, None),
+            ],
+        )
+        columns = (
+            "chat_id, local_date, takeaway_id, status, attempts, error, sent_at, updated_at,"
+            " more_ids, parts_sent, requested, claimed_by"
+        )
+        query = f"SELECT {columns} FROM daily ORDER BY chat_id, local_date"
+        before = list(await db.execute_fetchall(query))
+        assert await migrate(db) == len(MIGRATIONS) >= 6
+        assert list(await db.execute_fetchall(query)) == before
+        # Oldest date first (then chat): the order the rows were once written in.
+        in_storage = await db.execute_fetchall(
+            "SELECT chat_id, local_date FROM daily ORDER BY rowid"
+        )
+        assert list(in_storage) == [(3, "2026-03-01"), (7, "2026-03-01"), (7, "2026-03-02")]
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            await db.execute(
+                "INSERT INTO daily (chat_id, local_date, takeaway_id, status)"
+                " VALUES (7, '2026-03-02', 1, 'picked')"
+            )
+        # A group that becomes a supergroup still takes its ledger along.
+        await db.execute("UPDATE chats SET chat_id = -1007 WHERE chat_id = 7")
+        moved = await db.execute_fetchall("SELECT count(*) FROM daily WHERE chat_id = -1007")
+        assert list(moved) == [(2,)]
+    finally:
+        await db.close()
