@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bench import gen
 from bench.report import Figure, at_most, info
-from bench.sysinfo import peak_rss_kib, rss_kib
+from bench.sysinfo import peak_rss_kib, rss_kib, thread_cpu_seconds
 from bench.workspace import Workspace
 from bot.clock import ManualClock
 from bot.delivery.daily import RunReport, deliver_due
@@ -31,9 +33,17 @@ async def _no_send(chat_id: int, items: Sequence[StoredTakeaway], done: int = 0,
         delivery.request_answered()
 
 
-async def _run(ws: Workspace, count: int, **options: int) -> tuple[float, RunReport, float, float]:
-    """(seconds, report, peak RSS growth in MB, CPU seconds of the whole process: the
-    event loop's thread and SQLite's) of one run over ``count`` due chats."""
+@dataclass(frozen=True, slots=True)
+class _Run:
+    seconds: float
+    report: RunReport
+    rss_growth_mb: float
+    cpu: float  # the whole process: the event loop's thread and SQLite's
+    loop_cpu: float | None  # the event loop's thread alone (None: no /proc here)
+
+
+async def _run(ws: Workspace, count: int, **options: int) -> _Run:
+    """One run over ``count`` due chats."""
     collection = await ws.collection(ws.sizes.collection)
     path = ws.copy(collection, "daily.db")
     ws.say(f"adding {count:,} subscribers, all due")
@@ -42,11 +52,19 @@ async def _run(ws: Workspace, count: int, **options: int) -> tuple[float, RunRep
         async with await Store.open(path) as store:
             clock = ManualClock(gen.BENCH_NOW)
             rss_before, hwm_before = rss_kib(), peak_rss_kib()
+            loop_thread = threading.get_native_id()
+            threads_before = thread_cpu_seconds()
             started, cpu_started = time.perf_counter(), time.process_time()
             report = await deliver_due(
                 store, _no_send, clock, rng=random.Random(ws.seed), **options
             )
             elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+            threads_after = thread_cpu_seconds()
+            loop_cpu = (
+                threads_after[loop_thread] - threads_before[loop_thread]
+                if loop_thread in threads_before and loop_thread in threads_after
+                else None
+            )
             hwm_after = peak_rss_kib()
             ledger = await chat_db.count_daily(store.db, gen.BENCH_NOW.date())
             again = await deliver_due(store, _no_send, clock, rng=random.Random(ws.seed))
@@ -54,28 +72,50 @@ async def _run(ws: Workspace, count: int, **options: int) -> tuple[float, RunRep
         ws.remove(path)
     if report.sent != count or sum(ledger.values()) != count or again.due:
         raise AssertionError(f"bookkeeping went wrong: {report.line()}, ledger {ledger}")
-    return elapsed, report, max(0, hwm_after - max(hwm_before, rss_before)) / 1024, cpu
+    growth = max(0, hwm_after - max(hwm_before, rss_before)) / 1024
+    return _Run(elapsed, report, growth, cpu, loop_cpu)
 
 
 async def run(ws: Workspace) -> list[Figure]:
     count = ws.sizes.daily_subscribers
-    elapsed, _, growth, cpu = await _run(ws, count)
-    large, _, _, _ = await _run(ws, count, batch_size=LARGE_CLAIMS, concurrency=LARGE_CLAIMS)
+    run = await _run(ws, count)
+    large = await _run(ws, count, batch_size=LARGE_CLAIMS, concurrency=LARGE_CLAIMS)
     target = TARGET_S_PER_MILLION * count / 1_000_000
     at = f"{count:,} subscribers due, {ws.sizes.collection:,} takeaways"
-    return [
-        at_most("daily.bookkeeping_total", elapsed, "s", target, at),
-        info("daily.bookkeeping_rate", count / elapsed, "chats/s", "claim + pick + record"),
+    figures = [
+        at_most("daily.bookkeeping_total", run.seconds, "s", target, at),
+        info("daily.bookkeeping_rate", count / run.seconds, "chats/s", "claim + pick + record"),
         info(
             "daily.bookkeeping_cpu",
-            cpu,
+            run.cpu,
             "s",
             "CPU of both threads (the event loop's and SQLite's): steadier than wall time",
         ),
-        info("daily.peak_rss_growth", growth, "MB", "peak RSS above the start: flat in N"),
+    ]
+    if run.loop_cpu is not None:
+        # Python's threads share one interpreter lock: SQLite's thread gets it back after
+        # each statement step only when the event loop's thread lets go, so the two take
+        # turns, and wall time is close to the sum of the two (see docs/performance.md).
+        figures += [
+            info("daily.loop_thread_cpu", run.loop_cpu, "s", "the event loop's thread"),
+            info(
+                "daily.sqlite_thread_cpu", max(0.0, run.cpu - run.loop_cpu), "s", "SQLite's thread"
+            ),
+            info(
+                "daily.threads_overlap",
+                100 * max(0.0, run.cpu - run.seconds) / run.seconds,
+                "%",
+                "of the wall time both threads were busy at once (CPU beyond wall time)",
+            ),
+        ]
+    return [
+        *figures,
+        info(
+            "daily.peak_rss_growth", run.rss_growth_mb, "MB", "peak RSS above the start: flat in N"
+        ),
         info(
             "daily.bookkeeping_total_claims_500",
-            large,
+            large.seconds,
             "s",
             f"experiment: claims of {LARGE_CLAIMS} instead of at most the send concurrency",
         ),

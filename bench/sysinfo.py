@@ -32,6 +32,25 @@ def peak_rss_kib(pid: int | str = "self") -> int:
     return _status_kib("VmHWM", pid)
 
 
+def thread_cpu_seconds() -> dict[int, float]:
+    """CPU seconds (user + system) of each of this process's threads, by native thread
+    id; empty where /proc is not available."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    seconds: dict[int, float] = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return seconds
+    for task in tasks:
+        try:
+            # Fields after the command name (which may hold spaces): utime is the 12th.
+            fields = Path(f"/proc/self/task/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the thread ended meanwhile
+        seconds[int(task)] = (int(fields[11]) + int(fields[12])) / tick
+    return seconds
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

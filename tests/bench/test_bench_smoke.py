@@ -14,6 +14,7 @@ import pytest
 
 from bench import b_daily, b_import, cli, gen
 from bench.report import Figure
+from bench.sysinfo import thread_cpu_seconds
 from bench.workspace import Sizes, Workspace
 from bot.sources import detect_format, iter_source_files, parse_path
 
@@ -69,12 +70,19 @@ async def test_tiny_import_benchmark_end_to_end(tmp_path: Path) -> None:
 async def test_tiny_daily_benchmark_end_to_end(tmp_path: Path) -> None:
     """Generated collection and subscribers, the real daily run with a no-op send."""
     figures = await b_daily.run(Workspace(tmp_path, 1, TINY, verbose=False))
+    # Each thread's CPU is read from /proc, where there is one.
+    threads = (
+        ["daily.loop_thread_cpu", "daily.sqlite_thread_cpu", "daily.threads_overlap"]
+        if thread_cpu_seconds()
+        else []
+    )
     check_figures(
         figures,
         [
             "daily.bookkeeping_total",
             "daily.bookkeeping_rate",
             "daily.bookkeeping_cpu",
+            *threads,
             "daily.peak_rss_growth",
             "daily.bookkeeping_total_claims_500",
         ],
