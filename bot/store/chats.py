@@ -1,7 +1,8 @@
 """Chats (subscribers), their schedule and round position, and the daily ledger.
 
 The ``daily`` table is the once-a-day guarantee: one row per chat and local date, its
-primary key making a second takeaway for the same day impossible whatever runs twice.
+UNIQUE (chat_id, local_date) making a second takeaway for the same day impossible
+whatever runs twice (rows are stored in the order they are written: schema 6).
 A chat's ``next_due`` (UTC, unix seconds) and ``due_date`` (the local date that instant
 belongs to) make "who is due" one indexed range query.
 """

@@ -107,7 +107,7 @@ async def index_and_searches(store: Store) -> tuple[list[object], list[object]]:
 async def test_a_fresh_database_buffers_a_whole_batch(db_path: Path) -> None:
     async with await Store.open(db_path) as store:
         assert await store.import_takeaways(collection(50, seed=1))
-    assert len(MIGRATIONS) == 5
+    assert len(MIGRATIONS) >= 5
     assert config(db_path)["hashsize"] == HASHSIZE
 
 
@@ -127,7 +127,8 @@ async def test_an_existing_database_is_upgraded_and_finds_the_same(tmp_path: Pat
     finally:
         await db.close()
     async with await Store.open(path) as store:
-        assert await store.db.execute_fetchall("PRAGMA user_version") == [(5,)]
+        version = await store.db.execute_fetchall("PRAGMA user_version")
+        assert version == [(len(MIGRATIONS),)] and len(MIGRATIONS) >= 5
         after = [
             list(await store.db.execute_fetchall(sql))
             for sql in (
