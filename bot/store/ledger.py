@@ -366,20 +366,18 @@ class Note:
 async def record(store: Store, notes: Sequence[Note]) -> None:
     """Write the notes, in order, in one transaction."""
     async with store.transaction() as db:
+        progress: list[tuple[int, int, str]] = []
         for note in notes:
             chat_id = note.chat.chat_id
             if note.migrated_to is not None:
                 await migrate_chat(db, chat_id, note.migrated_to)
-                chat_id = note.migrated_to
+                chat_id = note.migrated_to  # the row moved with the chat
             await set_daily_status(db, chat_id, note.day, note.status, note.error)
             if note.blocked:
                 await mark_blocked(db, chat_id)
             if note.due_again is not None:
                 await move_due(db, chat_id, note.due_again, note.day, only_if=note.chat)
-        progress = [
-            (note.parts, note.chat.chat_id, note.day.isoformat())
-            for note in notes
-            if note.parts is not None
-        ]
+            if note.parts is not None:
+                progress.append((note.parts, chat_id, note.day.isoformat()))
         if progress:
             await db.executemany(_SET_PARTS, progress)

@@ -340,3 +340,25 @@ async def test_one_broken_chat_does_not_stop_the_others(
     assert (report.sent, report.skipped) == (1, 1)
     assert len(bot.dailies(BEN)) == 1
     assert any("cannot schedule" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_group_that_migrates_between_parts_keeps_what_went_out(
+    bot: BotHarness,
+) -> None:
+    """Part of a delivery reached the group, then Telegram said it became a supergroup:
+    the ledger row follows the new id with the parts already out, so the retry sends
+    only the rest."""
+    from bot.delivery.daily import Outcome, claim_batch, record_outcomes
+
+    group, supergroup, admin = -4002, -1004002, 602
+    bot.standin.add_chat(group, type="group", title="Readers")
+    bot.standin.set_admins(group, [admin], owner=admin)
+    await bot.send(group, "/start", user_id=admin)
+    bot.clock.set(day(0, 9))
+    (claim,), _ = await claim_batch(bot.store, bot.clock(), bot.rng)
+    migrated = Outcome(claim, "migrated", "migrated", new_chat_id=supergroup, parts=1)
+    await record_outcomes(bot.store, [migrated], bot.clock())
+    rows = await bot.store.db.execute(
+        "SELECT chat_id, status, parts_sent FROM daily ORDER BY chat_id"
+    )
+    assert [tuple(r) for r in await rows.fetchall()] == [(supergroup, "retry", 1)]
