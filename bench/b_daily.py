@@ -105,7 +105,7 @@ async def run(ws: Workspace) -> list[Figure]:
                 "daily.threads_overlap",
                 100 * max(0.0, run.cpu - run.seconds) / run.seconds,
                 "%",
-                "of the wall time both threads were busy at once (CPU beyond wall time)",
+                "at least this much of the wall time both threads were busy (CPU beyond wall)",
             ),
         ]
     return [
