@@ -13,7 +13,7 @@ from bench.report import Figure, at_most, info
 from bench.sysinfo import peak_rss_kib, rss_kib, thread_cpu_seconds
 from bench.workspace import Workspace
 from bot.clock import ManualClock
-from bot.delivery.daily import RunReport, deliver_due
+from bot.delivery.daily import CONCURRENCY, RunReport, claim_batch, deliver_due
 from bot.delivery.journal import delivering
 from bot.store import Store, StoredTakeaway
 from bot.store import chats as chat_db
@@ -76,9 +76,40 @@ async def _run(ws: Workspace, count: int, **options: int) -> _Run:
     return _Run(elapsed, report, growth, cpu, loop_cpu)
 
 
+async def _claims_alone(ws: Workspace, count: int) -> tuple[float, float]:
+    """Wall and CPU seconds to claim ``count`` due chats with nothing sent or noted.
+
+    The claims are a chain: each waits for the one before it, and each is a series of
+    round trips to SQLite's thread. Whatever sends and notes beside them, in this
+    process or another, the daily run cannot finish before its claims do: this is
+    its floor while the claims are made this way (docs/performance.md).
+    """
+    collection = await ws.collection(ws.sizes.collection)
+    path = ws.copy(collection, "claims.db")
+    ws.say(f"adding {count:,} subscribers, all due, to claim alone")
+    gen.add_subscribers(path, count, ws.seed)
+    claimed = 0
+    try:
+        async with await Store.open(path) as store:
+            rng = random.Random(ws.seed)
+            started, cpu_started = time.perf_counter(), time.process_time()
+            while True:
+                claims, report = await claim_batch(store, gen.BENCH_NOW, rng, CONCURRENCY)
+                if not (report.due or report.skipped):
+                    break
+                claimed += len(claims)
+            elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    finally:
+        ws.remove(path)
+    if claimed != count:
+        raise AssertionError(f"claimed {claimed:,} of {count:,} due")
+    return elapsed, cpu
+
+
 async def run(ws: Workspace) -> list[Figure]:
     count = ws.sizes.daily_subscribers
     run = await _run(ws, count)
+    alone, alone_cpu = await _claims_alone(ws, count)
     large = await _run(ws, count, batch_size=LARGE_CLAIMS, concurrency=LARGE_CLAIMS)
     target = TARGET_S_PER_MILLION * count / 1_000_000
     at = f"{count:,} subscribers due, {ws.sizes.collection:,} takeaways"
@@ -110,6 +141,13 @@ async def run(ws: Workspace) -> list[Figure]:
         ]
     return [
         *figures,
+        info(
+            "daily.claims_alone",
+            alone,
+            "s",
+            "the claims alone, nothing sent or noted: the run's floor (the claims are a chain)",
+        ),
+        info("daily.claims_alone_cpu", alone_cpu, "s", "CPU of the claims alone"),
         info(
             "daily.peak_rss_growth", run.rss_growth_mb, "MB", "peak RSS above the start: flat in N"
         ),

@@ -83,6 +83,8 @@ async def test_tiny_daily_benchmark_end_to_end(tmp_path: Path) -> None:
             "daily.bookkeeping_rate",
             "daily.bookkeeping_cpu",
             *threads,
+            "daily.claims_alone",
+            "daily.claims_alone_cpu",
             "daily.peak_rss_growth",
             "daily.bookkeeping_total_claims_500",
         ],
