@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 from bot.store import MARK_END, MARK_START, StoredTakeaway
 
 MESSAGE_LIMIT = 4096
+# What /today and the daily delivery put above their takeaways.
+TODAY_HEADER = "☀️ <b>Today's takeaway</b>"
+TODAY_HEADER_MANY = "☀️ <b>Today's takeaways</b>"
 # Keep a margin below the limit for the attribution line and marks.
 _SPLIT_AT = 3500
 

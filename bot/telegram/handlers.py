@@ -40,7 +40,14 @@ from bot.telegram.common import (
 )
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.fairness import Stopping
-from bot.telegram.format import escape, list_message, takeaway_messages, truncate
+from bot.telegram.format import (
+    TODAY_HEADER,
+    TODAY_HEADER_MANY,
+    escape,
+    list_message,
+    takeaway_messages,
+    truncate,
+)
 from bot.telegram.keyboards import (
     ANOTHER,
     REVIEW_VERBS,
@@ -57,8 +64,6 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5
 MAX_QUERY = 300
-TODAY_HEADER = "☀️ <b>Today's takeaway</b>"
-TODAY_HEADER_MANY = "☀️ <b>Today's takeaways</b>"
 EMPTY_COLLECTION = "The collection is empty for now. The bot's operator can import highlights."
 SOURCES_OFF = "Nothing to send: every source is off for this chat. /sources turns one back on."
 ALL_TURNED_DOWN = (

@@ -28,6 +28,7 @@ from bot.telegram.common import may_change_schedule
 from bot.telegram.deps import Context, Deps, deps
 from bot.telegram.format import (
     MESSAGE_LIMIT,
+    TODAY_HEADER,
     delivery_messages,
     plain_text,
     source_link,
@@ -253,9 +254,9 @@ async def _redraw(
             await message.edit_reply_markup(markup)
 
 
-# The headers a lone takeaway is sent with (/random has none); handlers.py's /today and
-# the daily delivery use TODAY_HEADER.
-LONE_HEADERS: tuple[str | None, ...] = (None, "☀️ <b>Today's takeaway</b>")
+# The headers a lone takeaway is sent with: none for /random, TODAY_HEADER for /today and
+# the daily delivery.
+LONE_HEADERS: tuple[str | None, ...] = (None, TODAY_HEADER)
 
 
 def as_sent(item: StoredTakeaway, shown: str) -> str | None:
