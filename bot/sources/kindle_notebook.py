@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from bot.sources.kindle import ATTACHED_NOTES
 from bot.sources.model import Report, Takeaway
 from bot.sources.text import normalise, optional
 
@@ -202,6 +203,7 @@ def _attach_notes(entries: list[_Entry], report: Report) -> list[_Entry]:
             continue
         if entry.kind == "note" and previous is not None and _near(previous, entry):
             previous.notes.append(entry.text)
+            report.merge(ATTACHED_NOTES)  # counted as My Clippings.txt counts it
             previous = None
             continue
         kept.append(entry)

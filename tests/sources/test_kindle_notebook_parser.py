@@ -15,14 +15,16 @@ from bot.sources import (
 )
 
 
-def _parse(path: Path) -> tuple[list, dict[str, int]]:
+def _parse(path: Path, attached_notes: int) -> tuple[list, dict[str, int]]:
     takeaways, report = parse_bytes_report(path.read_bytes(), str(path))
-    assert not report.unreadable and not report.merged
+    assert not report.unreadable
+    # A note given to its highlight is merged into it, as in My Clippings.txt.
+    assert report.merged == {"notes added to their highlight": attached_notes}
     return takeaways, report.skipped
 
 
 def test_desktop_layout_with_malformed_nesting(fixtures: Path) -> None:
-    takeaways, skipped = _parse(fixtures / "kindle-notebook-desktop.html")
+    takeaways, skipped = _parse(fixtures / "kindle-notebook-desktop.html", attached_notes=1)
 
     assert [t.text for t in takeaways] == [
         'Small steps, taken daily, beat "big plans" taken never.',
@@ -48,7 +50,7 @@ def test_desktop_layout_with_malformed_nesting(fixtures: Path) -> None:
 
 
 def test_phone_layout_notebook_export_with_subsections(fixtures: Path) -> None:
-    takeaways, skipped = _parse(fixtures / "kindle-notebook-phone.html")
+    takeaways, skipped = _parse(fixtures / "kindle-notebook-phone.html", attached_notes=1)
 
     assert [(t.text, t.note, t.location) for t in takeaways] == [
         (
@@ -63,7 +65,7 @@ def test_phone_layout_notebook_export_with_subsections(fixtures: Path) -> None:
 
 
 def test_chinese_headings(fixtures: Path) -> None:
-    takeaways, skipped = _parse(fixtures / "kindle-notebook-zh.html")
+    takeaways, skipped = _parse(fixtures / "kindle-notebook-zh.html", attached_notes=1)
 
     assert [(t.text, t.note, t.location) for t in takeaways] == [
         ("真正重要的东西，用眼睛是看不见的。", "要常读。", "Location 84"),
