@@ -393,7 +393,8 @@ class _Memo:
 # starts afresh (one full re-import), as does bumping _MEMO_FORMAT. 2: different texts
 # at one location got identities of their own (every file is parsed once again, which
 # also moves stored takeaways to the new identities), and memos hold the file's counts.
-_MEMO_FORMAT = 2
+# 3: a Kindle notebook's notes given to their highlight count as merged.
+_MEMO_FORMAT = 3
 _VERSION = f"{bot.__version__}/{_MEMO_FORMAT}"
 _FILE_KEY = "import.file:"  # + digest of the file's absolute path -> _Memo as JSON
 

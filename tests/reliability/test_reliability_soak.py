@@ -26,8 +26,7 @@ from bot.rules.schedule import instant_for
 from bot.sources.model import Takeaway
 from bot.standin import MESSAGE_LIMIT, format_text
 from bot.store import Store, StoredTakeaway
-from bot.telegram.format import takeaway_messages
-from bot.telegram.handlers import TODAY_HEADER
+from bot.telegram.format import TODAY_HEADER, takeaway_messages
 from tests.conftest import BotHarness
 from tests.reliability.reliability_support import FULL, Subscriber, insert_subscribers
 

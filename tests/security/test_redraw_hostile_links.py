@@ -18,7 +18,7 @@ import pytest
 from bot.importer import import_paths
 from bot.standin import HtmlError, SentMessage, parse_html
 from bot.store import personal
-from bot.telegram.handlers import TODAY_HEADER
+from bot.telegram.format import TODAY_HEADER
 from bot.telegram.review import LONE_HEADERS, NOT_FOR_ME_TEXT
 from tests.conftest import BotHarness
 
